@@ -1,0 +1,76 @@
+"""Set up and run the series with nothing but Python 3.10+ and git.
+
+    python3 tasks.py lab        set everything up, open the notebooks in JupyterLab
+    python3 tasks.py test       set everything up, run unit tests + every notebook (nbval)
+    python3 tasks.py execute    re-execute notebooks in place and store their outputs
+    python3 tasks.py bench      time resnet_lib against torchvision (see --help)
+
+Each command creates the virtual environment `.venv` on first use (or reuses it),
+installs the pinned `requirements.txt` and this repository's `resnet_lib`, and
+reinstalls only when those files change. Extra arguments go to the tool it runs,
+e.g. `python3 tasks.py test -k arithmetic` or `python3 tasks.py bench --depth 18`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed"  # hash of what was installed last
+
+
+def _requirements_hash() -> str:
+    files = [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+
+
+def _run(*cmd: str | Path, **kwargs) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+def setup() -> None:
+    """Create .venv if needed and install requirements and resnet_lib if they changed."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"Creating the virtual environment {VENV.name} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    wanted = _requirements_hash()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements.txt")
+    # Editable: notebooks import the library as it is in the working tree.
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT)
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> None:
+    commands = {
+        "lab": [BIN / "jupyter", "lab", ROOT / "notebooks"],
+        "test": [PYTHON, "-m", "pytest"],
+        "execute": [PYTHON, ROOT / "scripts" / "execute_notebooks.py"],
+        "bench": [PYTHON, "-m", "resnet_lib.benchmark"],
+    }
+    if not argv or argv[0] not in commands:
+        sys.exit(__doc__)
+    name, extra = argv[0], argv[1:]
+    setup()
+    try:
+        _run(*commands[name], *extra, cwd=ROOT)
+    except subprocess.CalledProcessError as e:
+        sys.exit(e.returncode)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
