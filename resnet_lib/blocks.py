@@ -1,0 +1,122 @@
+"""The two residual blocks of ResNet (He et al. 2015, "Deep Residual Learning for
+Image Recognition", arXiv:1512.03385, Fig. 5).
+
+A residual block computes ``relu(F(x) + shortcut(x))``: the layers only have to learn
+the *change* F(x) to their input, and the identity shortcut gives gradients a path
+that no layer can shrink.
+
+- ``BasicBlock`` (ResNet-18/34): two 3x3 convs.
+- ``Bottleneck`` (ResNet-50/101/152): 1x1 reduce, 3x3, 1x1 expand (x4). The 1x1 convs
+  make the 3x3 conv cheap by running it on 4x fewer channels.
+
+Attribute names (conv1, bn1, ..., downsample) follow torchvision, so that
+torchvision's state dicts load into these blocks unchanged.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding 1, so that stride 1 keeps the spatial size.
+
+    No bias: the BatchNorm that always follows subtracts the mean, which would
+    cancel any bias, and has a bias (beta) of its own.
+    """
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution: mixes channels at each pixel, no bias (see `conv3x3`)."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
+
+
+def projection_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    """The paper's option B shortcut: a strided 1x1 conv + BatchNorm.
+
+    Used only where the identity cannot be added: when the block changes the
+    spatial size (stride != 1) or the number of channels.
+    """
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convs with a shortcut around them.
+
+    Args:
+        in_channels: Channels of the block's input.
+        channels: Channels of both convs; the block outputs ``channels * expansion``.
+        stride: Stride of the first conv (2 halves the spatial size).
+        downsample: Shortcut module for when the identity does not fit (see
+            `projection_shortcut`); ``None`` means the identity.
+    """
+
+    expansion: int = 1  # output channels = channels * expansion
+
+    def __init__(
+        self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
+        super().__init__()
+        self.conv1 = conv3x3(in_channels, channels, stride)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)  # in place: saves one activation-sized buffer
+        self.conv2 = conv3x3(channels, channels)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        # No clone needed: nothing below writes into x, so it is safe to add it later.
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        # Add first, then ReLU, so the block's output is non-negative like its input.
+        # In place (+=) saves a buffer; BatchNorm's backward needs its input, not `out`.
+        out += identity
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3, 1x1 expand, with a shortcut around them.
+
+    Args:
+        in_channels: Channels of the block's input.
+        channels: Width of the inner 1x1 and 3x3 convs; the block outputs
+            ``channels * expansion`` (4x wider).
+        stride: Stride of the block (2 halves the spatial size).
+        downsample: Shortcut module for when the identity does not fit; ``None``
+            means the identity.
+        stride_in_1x1: Where the stride sits. ``False`` (default) puts it in the 3x3
+            conv, as torchvision does ("ResNet v1.5"); ``True`` puts it in the first
+            1x1 conv, as in the paper ("v1"), which skips 3 of every 4 pixels
+            before any 3x3 conv has seen them: cheaper, slightly less accurate.
+    """
+
+    expansion: int = 4
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        stride_in_1x1: bool = False,
+    ) -> None:
+        super().__init__()
+        stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
+        self.conv1 = conv1x1(in_channels, channels, stride_1x1)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = conv3x3(channels, channels, stride_3x3)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.conv3 = conv1x1(channels, channels * self.expansion)  # expands, never strides
+        self.bn3 = nn.BatchNorm2d(channels * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        out += identity
+        return self.relu(out)

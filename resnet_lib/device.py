@@ -1,0 +1,61 @@
+"""Where the code runs, and making runs repeatable.
+
+Every notebook starts with `seed_everything()` and `pick_device()`: the first makes a
+CPU run print the same numbers every time (the stored notebooks are tested by
+re-running them), the second uses a GPU when there is one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def pick_device(verbose: bool = True) -> torch.device:
+    """The best device available: CUDA, then Apple's MPS, then the CPU.
+
+    Args:
+        verbose: Print which device was chosen (and the GPU's name).
+
+    Returns:
+        The `torch.device` to move models and batches to.
+    """
+    if torch.cuda.is_available():
+        device = torch.device("cuda")
+        detail = f" ({torch.cuda.get_device_name(device)})"
+    elif torch.backends.mps.is_available():
+        device, detail = torch.device("mps"), " (Apple GPU)"
+    else:
+        device, detail = torch.device("cpu"), ""
+    if verbose:
+        print(f"Using device: {device.type}{detail}")
+    return device
+
+
+def seed_everything(seed: int = 0, num_threads: int | None = 2, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and PyTorch, and make CPU (and cuDNN) results repeatable.
+
+    Args:
+        seed: The seed for every random number generator.
+        num_threads: CPU threads for PyTorch. A float sum split over a different
+            number of threads rounds differently, so a fixed count gives the same
+            digits on every machine. ``None`` leaves PyTorch's default.
+        deterministic: Ask PyTorch for deterministic kernels (a warning, not an
+            error, where an operation has none) and turn off cuDNN's autotuner,
+            which may pick different algorithms from run to run.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    if deterministic:
+        # cuBLAS needs this to be deterministic; harmless elsewhere.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False

@@ -1,0 +1,196 @@
+"""Looking inside a model: parameters, FLOPs, the layers an input passes through,
+memory kept for the backward pass, and the source code of the library itself.
+
+Everything here measures the real model by running it (or reading its modules), so
+the numbers in the notebooks are computed, never typed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (weights and biases; BatchNorm running stats are buffers).
+
+    Args:
+        model: Any module.
+        trainable_only: Count only parameters with ``requires_grad=True``.
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@dataclass(frozen=True)
+class FlopCount:
+    """FLOPs of one forward pass, as counted by `torch.utils.flop_counter`.
+
+    Only convolutions and matrix products are counted (BatchNorm, ReLU, additions
+    and pooling are a rounding error next to them). One multiply-add is 2 FLOPs;
+    torchvision's and the paper's "FLOPs" tables list multiply-adds (`macs`).
+    """
+
+    flops: int
+
+    @property
+    def macs(self) -> int:
+        return self.flops // 2
+
+
+def count_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> FlopCount:
+    """Count the FLOPs of one forward pass of `model` on a zero input of `input_size`.
+
+    Args:
+        model: The model; it is run once in eval mode, without gradients, on the
+            device of its parameters, and put back in its previous mode.
+        input_size: Shape of the input batch, batch dimension included.
+
+    Returns:
+        A `FlopCount`; ``.flops`` and ``.macs`` (multiply-adds).
+    """
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()  # BatchNorm must not update its running statistics
+    counter = FlopCounterMode(display=False)
+    try:
+        with torch.no_grad(), counter:
+            model(torch.zeros(input_size, device=device))
+    finally:
+        model.train(was_training)
+    return FlopCount(counter.get_total_flops())
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One conv or pooling layer as an input met it during a forward pass."""
+
+    name: str
+    kind: str  # "conv" or "pool"
+    in_size: int  # height of the input (square inputs: also the width)
+    out_size: int
+    kernel_size: int
+    stride: int
+    padding: int
+    dilation: int
+    in_channels: int
+    out_channels: int
+
+
+def _first(value: int | tuple[int, ...]) -> int:
+    return value if isinstance(value, int) else value[0]
+
+
+def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> list[LayerCall]:
+    """Run a forward pass and record every Conv2d and MaxPool2d in the order they run.
+
+    Hooks see the real tensors, so the recorded sizes are what PyTorch computed, not
+    what a formula predicts: the notebooks compare the two.
+
+    Args:
+        model: The model, run once in eval mode without gradients.
+        input_size: Shape of the zero input, batch dimension included.
+
+    Returns:
+        One `LayerCall` per call, with the module's name (e.g. ``layer2.0.conv2``).
+    """
+    calls: list[LayerCall] = []
+
+    def record(name: str, kind: str):
+        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            x = inputs[0]
+            calls.append(
+                LayerCall(
+                    name=name,
+                    kind=kind,
+                    in_size=x.shape[-2],
+                    out_size=output.shape[-2],
+                    kernel_size=_first(module.kernel_size),
+                    stride=_first(module.stride),
+                    padding=_first(module.padding),
+                    dilation=_first(module.dilation),
+                    in_channels=x.shape[1],
+                    out_channels=output.shape[1],
+                )
+            )
+
+        return hook
+
+    kinds = {nn.Conv2d: "conv", nn.MaxPool2d: "pool"}
+    handles = [
+        m.register_forward_hook(record(name, kinds[type(m)]))
+        for name, m in model.named_modules()
+        if type(m) in kinds
+    ]
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(input_size, device=device))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return calls
+
+
+def saved_tensor_bytes(model: nn.Module, x: torch.Tensor) -> int:
+    """Bytes that autograd keeps from one forward pass for the backward pass.
+
+    This is the activation memory of training (it grows with the batch size) and
+    the part of peak memory that differs between implementations of the same
+    network. It is measured the same way on every device, so it also works on a
+    CPU, where PyTorch has no allocator statistics. Tensors that share storage
+    (in-place ops, parameters) are counted once.
+
+    Args:
+        model: The model, run once in its current mode (use train mode to measure
+            training).
+        x: The input batch.
+    """
+    storages: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(x)
+    return sum(storages.values())
+
+
+class Source:
+    """Source code of a library object; shown highlighted in Jupyter, plain elsewhere."""
+
+    def __init__(self, obj: object) -> None:
+        self.text = inspect.getsource(obj).rstrip()
+
+    def _repr_markdown_(self) -> str:
+        # Markdown with a fenced block is highlighted by JupyterLab, Colab and GitHub.
+        return f"```python\n{self.text}\n```"
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def show_source(obj: object) -> Source:
+    """Show the source of a function, class or method of the library in a notebook.
+
+    The notebooks display the library's code with this instead of pasting copies of
+    it, so what a reader sees is always the code that ran.
+
+    Args:
+        obj: A function, class, method or module.
+
+    Example:
+        >>> from resnet_lib import conv3x3
+        >>> show_source(conv3x3)  # doctest: +SKIP
+    """
+    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj) or inspect.ismodule(obj)):
+        raise TypeError(f"obj must be a function, class, method or module, got {type(obj).__name__}")
+    return Source(obj)

@@ -1,0 +1,195 @@
+"""ResNet-18/34/50/101/152 (He et al. 2015, Table 1), built as torchvision builds them.
+
+The network is a stem (7x7/2 conv, 3x3/2 max-pool), four stages of residual blocks
+whose first block may halve the size and change the width, global average pooling
+and one linear classifier. Only the block type and the number of blocks per stage
+change from one depth to the next: that is all `RESNET_CONFIGS` holds.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from .arithmetic import _check_ints
+from .blocks import BasicBlock, Bottleneck, projection_shortcut
+
+Block = type[BasicBlock] | type[Bottleneck]
+
+#: depth -> (block type, blocks per stage). Depth = 2 (stem conv + fc) + layers per
+#: block (2 or 3) x number of blocks, e.g. ResNet-50 = 2 + 3 * (3 + 4 + 6 + 3).
+RESNET_CONFIGS: dict[int, tuple[Block, tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+
+#: Width (channels of the 3x3 convs) of the four stages; each stage doubles it.
+STAGE_WIDTHS: tuple[int, int, int, int] = (64, 128, 256, 512)
+
+
+class ResNet(nn.Module):
+    """A ResNet for ImageNet-sized inputs (224x224 gives a 7x7 map before pooling).
+
+    Args:
+        block: `BasicBlock` or `Bottleneck`.
+        layers: Number of blocks in each of the four stages, e.g. ``(3, 4, 6, 3)``.
+        num_classes: Outputs of the final linear layer.
+        in_channels: Channels of the input images (3 for RGB).
+        zero_init_residual: Start the last BatchNorm of every block at weight 0, so
+            that each block starts as the identity (Goyal et al. 2017); this helps
+            large-batch training a little.
+        stride_in_1x1: For `Bottleneck` only: put each stage's stride in the first
+            1x1 conv (the paper's "v1") instead of the 3x3 conv (torchvision's "v1.5").
+    """
+
+    def __init__(
+        self,
+        block: Block,
+        layers: tuple[int, ...] | list[int],
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        zero_init_residual: bool = False,
+        stride_in_1x1: bool = False,
+    ) -> None:
+        super().__init__()
+        if not (isinstance(block, type) and issubclass(block, (BasicBlock, Bottleneck))):
+            raise TypeError(f"block must be BasicBlock or Bottleneck, got {block!r}")
+        if len(layers) != 4:
+            raise ValueError(f"layers must give the blocks of 4 stages, got {layers!r}")
+        _check_ints(**{f"layers[{i}]": n for i, n in enumerate(layers)})
+        _check_ints(num_classes=num_classes, in_channels=in_channels)
+        if stride_in_1x1 and not issubclass(block, Bottleneck):
+            raise ValueError("stride_in_1x1=True needs Bottleneck blocks; BasicBlock has no 1x1 conv")
+
+        self.in_channels = in_channels
+        self.stride_in_1x1 = stride_in_1x1
+        self._width = 64  # channels flowing between blocks, updated by _make_layer
+
+        # Stem: 224 -> 112 (conv) -> 56 (pool). Cheap early downsampling.
+        self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+        # Four stages: 56 -> 56 -> 28 -> 14 -> 7. Stage 1 keeps the size (the pool
+        # already halved it); each later stage halves it and doubles the width.
+        self.layer1 = self._make_layer(block, STAGE_WIDTHS[0], layers[0], stride=1)
+        self.layer2 = self._make_layer(block, STAGE_WIDTHS[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(block, STAGE_WIDTHS[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(block, STAGE_WIDTHS[3], layers[3], stride=2)
+
+        # Any input size works: average each channel to one number.
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(STAGE_WIDTHS[3] * block.expansion, num_classes)
+
+        self._init_weights(zero_init_residual)
+
+    def _make_layer(self, block: Block, channels: int, blocks: int, stride: int) -> nn.Sequential:
+        """One stage: a first block that may change size and width, then identity blocks."""
+        out_channels = channels * block.expansion
+        downsample = None
+        # A projection only where the identity cannot be added. In ResNet-50/101/152
+        # this includes stage 1 (64 -> 256 channels at stride 1); in ResNet-18/34 it does not.
+        if stride != 1 or self._width != out_channels:
+            downsample = projection_shortcut(self._width, out_channels, stride)
+        extra = {"stride_in_1x1": True} if self.stride_in_1x1 else {}
+        stage = [block(self._width, channels, stride, downsample, **extra)]
+        stage += [block(out_channels, channels, **extra) for _ in range(1, blocks)]
+        self._width = out_channels
+        return nn.Sequential(*stage)
+
+    def _init_weights(self, zero_init_residual: bool) -> None:
+        # He (Kaiming) init keeps activations' variance steady through ReLU layers;
+        # fan_out as in torchvision. BatchNorm starts as the identity map. The fc
+        # layer keeps PyTorch's default init, as torchvision's does.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.zeros_(m.bn3.weight)
+                elif isinstance(m, BasicBlock):
+                    nn.init.zeros_(m.bn2.weight)
+
+    def _check_input(self, x: Tensor) -> None:
+        # Fail with a readable message before conv2d fails with a cryptic one.
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"expected an input of shape (batch, {self.in_channels}, height, width), "
+                f"got {tuple(x.shape)}"
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = self.avgpool(x).flatten(1)
+        return self.fc(x)
+
+
+def resnet(
+    depth: int,
+    *,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    zero_init_residual: bool = False,
+    stride_in_1x1: bool = False,
+) -> ResNet:
+    """Build the ResNet of the given depth (18, 34, 50, 101 or 152).
+
+    Args:
+        depth: Number of weighted layers, one of `RESNET_CONFIGS`.
+        num_classes: Outputs of the classifier.
+        in_channels: Channels of the input images.
+        zero_init_residual: See `ResNet`.
+        stride_in_1x1: See `ResNet` (Bottleneck depths only).
+
+    Returns:
+        The model, randomly initialised as torchvision initialises it.
+
+    Example:
+        >>> sum(p.numel() for p in resnet(18).parameters())
+        11689512
+    """
+    if depth not in RESNET_CONFIGS:
+        raise ValueError(f"depth must be one of {sorted(RESNET_CONFIGS)}, got {depth!r}")
+    block, layers = RESNET_CONFIGS[depth]
+    return ResNet(
+        block,
+        layers,
+        num_classes=num_classes,
+        in_channels=in_channels,
+        zero_init_residual=zero_init_residual,
+        stride_in_1x1=stride_in_1x1,
+    )
+
+
+def resnet18(**kwargs) -> ResNet:
+    """ResNet-18: BasicBlocks (2, 2, 2, 2). Keyword arguments as in `resnet`."""
+    return resnet(18, **kwargs)
+
+
+def resnet34(**kwargs) -> ResNet:
+    """ResNet-34: BasicBlocks (3, 4, 6, 3). Keyword arguments as in `resnet`."""
+    return resnet(34, **kwargs)
+
+
+def resnet50(**kwargs) -> ResNet:
+    """ResNet-50: Bottlenecks (3, 4, 6, 3). Keyword arguments as in `resnet`."""
+    return resnet(50, **kwargs)
+
+
+def resnet101(**kwargs) -> ResNet:
+    """ResNet-101: Bottlenecks (3, 4, 23, 3). Keyword arguments as in `resnet`."""
+    return resnet(101, **kwargs)
+
+
+def resnet152(**kwargs) -> ResNet:
+    """ResNet-152: Bottlenecks (3, 8, 36, 3). Keyword arguments as in `resnet`."""
+    return resnet(152, **kwargs)

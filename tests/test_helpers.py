@@ -1,0 +1,105 @@
+"""The helpers the notebooks lean on: inspection, device, seeding, self-checks, benchmark."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from resnet_lib import (
+    check,
+    conv3x3,
+    count_flops,
+    count_parameters,
+    pick_device,
+    resnet18,
+    seed_everything,
+    show_source,
+    trace_layers,
+)
+from resnet_lib.benchmark import StepStats, compare_training_step, main
+
+
+def test_count_parameters_trainable_only():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))  # 16 + 10
+    model[0].requires_grad_(False)
+    assert count_parameters(model) == 26
+    assert count_parameters(model, trainable_only=True) == 10
+
+
+def test_count_flops_of_one_conv_and_mode_restored():
+    conv = nn.Conv2d(2, 4, 3, padding=1, bias=False).train()
+    flops = count_flops(conv, (1, 2, 5, 5))
+    assert flops.macs == 4 * 5 * 5 * (2 * 3 * 3)  # outputs x multiply-adds per output
+    assert conv.training
+
+
+def test_trace_layers_records_real_sizes_of_the_stem():
+    calls = trace_layers(resnet18(), (1, 3, 224, 224))
+    stem = [(c.name, c.kind, c.in_size, c.out_size, c.kernel_size, c.stride, c.padding) for c in calls[:2]]
+    assert stem == [("conv1", "conv", 224, 112, 7, 2, 3), ("maxpool", "pool", 112, 56, 3, 2, 1)]
+    assert calls[-1].out_size == 7
+
+
+def test_show_source_displays_the_real_code():
+    source = show_source(conv3x3)
+    assert repr(source).startswith("def conv3x3(")
+    assert source._repr_markdown_().startswith("```python\ndef conv3x3(")
+    with pytest.raises(TypeError, match="obj must be a function, class, method or module, got int"):
+        show_source(3)
+
+
+def test_seed_everything_repeats_every_generator():
+    def draw():
+        return random.random(), np.random.rand(), torch.rand(1).item()
+
+    seed_everything(7)
+    first = draw()
+    seed_everything(7)
+    assert draw() == first
+    assert torch.get_num_threads() == 2
+    with pytest.raises(TypeError, match="seed must be an int, got '7'"):
+        seed_everything("7")
+
+
+def test_pick_device_says_what_it_picked(capsys):
+    device = pick_device()
+    assert isinstance(device, torch.device)
+    assert capsys.readouterr().out.startswith(f"Using device: {device.type}")
+    pick_device(verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    "answer, expected, ok, says",
+    [
+        (None, 3, False, "Not answered yet"),
+        (..., 3, False, "Not answered yet"),
+        (3, 3, True, "Correct: 3."),
+        (4, 3, False, "Not yet: you answered 4. Think again."),
+        ("three", 3, False, "Not yet: you answered 'three'."),
+        (torch.ones(2), (1, 1), False, "Not yet"),  # an ambiguous comparison does not crash
+    ],
+)
+def test_check_never_raises(capsys, answer, expected, ok, says):
+    assert check(answer, expected, hint="Think again.") is ok
+    assert says in capsys.readouterr().out
+
+
+def test_compare_training_step_times_and_measures_each_model():
+    torch.manual_seed(0)
+    models = {"a": resnet18(num_classes=4), "b": resnet18(num_classes=4)}
+    stats = compare_training_step(models, torch.randn(2, 3, 32, 32), rounds=2, steps_per_round=1, warmup=1)
+    assert set(stats) == {"a", "b"}
+    assert all(isinstance(s, StepStats) and s.seconds > 0 for s in stats.values())
+    assert stats["a"].memory_bytes == stats["b"].memory_bytes > 0  # same network, same memory
+    with pytest.raises(ValueError, match="need rounds >= 1"):
+        compare_training_step(models, torch.randn(2, 3, 32, 32), rounds=0)
+
+
+def test_benchmark_command_prints_both_ratios(capsys):
+    main(["--depth", "18", "--batch-size", "2", "--image-size", "64", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "time ratio   (resnet_lib / torchvision):" in out
+    assert "memory ratio (resnet_lib / torchvision): 1.000" in out
