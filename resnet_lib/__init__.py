@@ -10,17 +10,26 @@ One module per concept, in the order the notebooks teach them:
 - `checks`: self-checks for the exercises
 """
 
-from .arithmetic import conv_output_size, pool_output_size, same_padding
+from .arithmetic import ReceptiveField, conv_output_size, pool_output_size, receptive_field, same_padding
 from .blocks import BasicBlock, Bottleneck, conv1x1, conv3x3, projection_shortcut
 from .checks import check
 from .device import pick_device, seed_everything
-from .inspection import count_flops, count_parameters, saved_tensor_bytes, show_source, trace_layers
+from .inspection import (
+    count_flops,
+    count_parameters,
+    measure_receptive_field,
+    model_receptive_field,
+    saved_tensor_bytes,
+    show_source,
+    trace_layers,
+)
 from .models import RESNET_CONFIGS, ResNet, resnet, resnet18, resnet34, resnet50, resnet101, resnet152
 
 __all__ = [
     "BasicBlock",
     "Bottleneck",
     "RESNET_CONFIGS",
+    "ReceptiveField",
     "ResNet",
     "check",
     "conv1x1",
@@ -28,9 +37,12 @@ __all__ = [
     "conv_output_size",
     "count_flops",
     "count_parameters",
+    "measure_receptive_field",
+    "model_receptive_field",
     "pick_device",
     "pool_output_size",
     "projection_shortcut",
+    "receptive_field",
     "resnet",
     "resnet18",
     "resnet34",

@@ -25,7 +25,10 @@ network (e.g. 224 -> 112 -> 56 in a ResNet stem) without creating tensors.
 
 from __future__ import annotations
 
-__all__ = ["conv_output_size", "pool_output_size", "same_padding"]
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["ReceptiveField", "conv_output_size", "pool_output_size", "receptive_field", "same_padding"]
 
 
 def _check_ints(**args: int) -> None:
@@ -200,3 +203,43 @@ def same_padding(kernel_size: int, dilation: int = 1) -> int:
             f"({total // 2} before, {total - total // 2} after)"
         )
     return total // 2
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Geometry of one output unit of a stack of layers, in input pixels.
+
+    Output unit ``i`` sees input positions ``i*stride - padding`` to
+    ``i*stride - padding + size - 1`` (positions below 0 are padding).
+    """
+
+    size: int  # how many input pixels one output unit sees
+    stride: int  # how far apart neighbouring output units look (the total stride)
+    padding: int  # how far the first unit's window starts before pixel 0
+
+
+def receptive_field(layers: Iterable[tuple[int, int, int, int]]) -> ReceptiveField:
+    """Receptive field of a chain of convolution/pooling layers.
+
+    Walking from the input to the output, each layer with an effective kernel of
+    ``dilation*(kernel_size - 1) + 1`` widens the field by ``(effective - 1)``
+    steps of the current total stride (the *jump*), and multiplies the jump by
+    its own stride. That is why late layers widen the field much more than early ones.
+
+    Args:
+        layers: ``(kernel_size, stride, padding, dilation)`` of each layer, input first.
+
+    Returns:
+        A `ReceptiveField`.
+
+    Example:
+        >>> receptive_field([(7, 2, 3, 1), (3, 2, 1, 1)])  # a ResNet stem
+        ReceptiveField(size=11, stride=4, padding=5)
+    """
+    size, jump, padding = 1, 1, 0
+    for kernel_size, stride, pad, dilation in layers:
+        _check_ints(kernel_size=kernel_size, stride=stride, padding=pad, dilation=dilation)
+        size += dilation * (kernel_size - 1) * jump
+        padding += pad * jump
+        jump *= stride
+    return ReceptiveField(size, jump, padding)

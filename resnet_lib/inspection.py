@@ -7,12 +7,15 @@ the numbers in the notebooks are computed, never typed.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from .arithmetic import ReceptiveField, receptive_field
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -136,6 +139,58 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
         for h in handles:
             h.remove()
     return calls
+
+
+def model_receptive_field(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> ReceptiveField:
+    """Receptive field of a ResNet's last feature map, from its traced layers.
+
+    The field of a sum is the larger of its two branches' fields, and the residual
+    branch (the convs) always sees more than the shortcut, so the shortcut's
+    projection convs (``downsample``) are left out of the chain.
+
+    Args:
+        model: A ResNet (any model whose shortcut layers are named ``downsample``).
+        input_size: Input shape used to trace the layers; it does not change the result.
+    """
+    chain = [c for c in trace_layers(model, input_size) if "downsample" not in c.name]
+    return receptive_field((c.kernel_size, c.stride, c.padding, c.dilation) for c in chain)
+
+
+def measure_receptive_field(model: nn.Module, image_size: int) -> int:
+    """Measure the receptive field by backpropagating from one output unit.
+
+    A copy of the model is made linear and positive: every conv weight is 1, BatchNorm
+    and ReLU pass values through, and max-pooling becomes average pooling over the
+    same windows. Then no path can cancel or switch off another, and the input
+    pixels with a non-zero gradient are exactly those the unit can see.
+
+    Args:
+        model: A ResNet (its layers up to ``layer4`` are used).
+        image_size: Side of the square input; make it large enough that the chosen
+            unit (the one nearest the centre) sees no padding.
+
+    Returns:
+        The number of input rows with a non-zero gradient.
+    """
+    linear = copy.deepcopy(model).eval()
+    for name, m in list(linear.named_modules()):
+        if isinstance(m, nn.Conv2d):
+            nn.init.ones_(m.weight)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.reset_parameters()  # running mean 0, variance 1, weight 1, bias 0
+        elif isinstance(m, nn.ReLU):
+            m.forward = lambda x: x  # a ReLU would switch off negative paths
+        elif isinstance(m, nn.MaxPool2d):
+            m.forward = nn.AvgPool2d(m.kernel_size, m.stride, m.padding).forward  # same windows
+    features = nn.Sequential(*list(linear.children())[:-2])  # up to layer4: no avgpool, fc
+    x = torch.zeros(1, linear.conv1.in_channels, image_size, image_size, dtype=torch.float64, requires_grad=True)
+    out = features.double()(x)
+    centre = out.shape[-1] // 2
+    out[0, 0, centre, centre].backward()
+    rows = x.grad[0].abs().sum(dim=(0, 2)).nonzero()
+    if rows.min() == 0 or rows.max() == image_size - 1:  # the field reaches the border: clipped
+        raise ValueError(f"image_size={image_size} is too small: the receptive field is cut by the border")
+    return int(rows.max() - rows.min() + 1)
 
 
 def saved_tensor_bytes(model: nn.Module, x: torch.Tensor) -> int:

@@ -216,3 +216,13 @@ def test_same_padding_message_matches_torch_asymmetry():
         warnings.simplefilter("ignore")
         out = nn.functional.conv2d(x, weight, padding="same")
     assert out[0, 0, 0, :2].tolist() == [0.0, 1.0]  # exactly one zero before
+
+
+def test_receptive_field_of_a_stem_and_its_errors():
+    from resnet_lib.arithmetic import ReceptiveField, receptive_field
+
+    assert receptive_field([]) == ReceptiveField(1, 1, 0)
+    assert receptive_field([(7, 2, 3, 1), (3, 2, 1, 1)]) == ReceptiveField(11, 4, 5)
+    assert receptive_field([(3, 1, 2, 2)]) == ReceptiveField(5, 1, 2)  # dilation widens it
+    with pytest.raises(ValueError, match="stride must be >= 1, got 0"):
+        receptive_field([(3, 0, 1, 1)])

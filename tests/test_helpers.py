@@ -13,11 +13,14 @@ from resnet_lib import (
     count_flops,
     count_parameters,
     pick_device,
+    resnet,
     resnet18,
+    resnet50,
     seed_everything,
     show_source,
     trace_layers,
 )
+from resnet_lib.inspection import measure_receptive_field, model_receptive_field
 from resnet_lib.benchmark import StepStats, compare_training_step, main
 
 
@@ -103,3 +106,27 @@ def test_benchmark_command_prints_both_ratios(capsys):
     out = capsys.readouterr().out
     assert "time ratio   (resnet_lib / torchvision):" in out
     assert "memory ratio (resnet_lib / torchvision): 1.000" in out
+
+
+# Receptive field / total stride / padding of the last feature map (reference figures).
+RECEPTIVE_FIELDS = {18: (435, 32, 217), 34: (899, 32, 449), 50: (427, 32, 213), 101: (971, 32, 485), 152: (1451, 32, 725)}
+
+
+@pytest.mark.parametrize("depth", RECEPTIVE_FIELDS)
+def test_receptive_field_of_every_depth(depth):
+    rf = model_receptive_field(resnet(depth))
+    assert (rf.size, rf.stride, rf.padding) == RECEPTIVE_FIELDS[depth]
+
+
+@pytest.mark.parametrize(
+    "model, image_size, expected",
+    [(resnet18(), 448, 435), (resnet50(), 448, 427), (resnet50(stride_in_1x1=True), 512, 483)],
+    ids=["resnet18", "resnet50-v1.5", "resnet50-v1"],
+)
+def test_receptive_field_formula_agrees_with_backpropagation(model, image_size, expected):
+    assert model_receptive_field(model).size == expected == measure_receptive_field(model, image_size)
+
+
+def test_measure_receptive_field_refuses_a_clipped_field():
+    with pytest.raises(ValueError, match="image_size=224 is too small"):
+        measure_receptive_field(resnet18(), 224)
