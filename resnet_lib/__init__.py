@@ -10,6 +10,8 @@ One module per concept, in the order the notebooks teach them:
 - `checks`: self-checks for the exercises
 """
 
+import logging
+
 from .arithmetic import ReceptiveField, conv_output_size, pool_output_size, receptive_field, same_padding
 from .blocks import BasicBlock, Bottleneck, conv1x1, conv3x3, projection_shortcut
 from .checks import check
@@ -24,6 +26,11 @@ from .inspection import (
     trace_layers,
 )
 from .models import RESNET_CONFIGS, ResNet, resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+
+# torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
+# found" on machines with the CUDA compiler but no GPU (such as the CI machine). The warning
+# says nothing about this library's results and would end up in stored notebook outputs.
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 __all__ = [
     "BasicBlock",
