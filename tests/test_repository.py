@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,13 +13,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def published_at() -> tuple[str, str]:
-    """(owner/name, branch) from [tool.resnets-from-scratch] in pyproject.toml."""
-    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    section = text.split("[tool.resnets-from-scratch]", 1)[1]
-    github = re.search(r'^github = "([^"]+)"', section, re.M).group(1)
-    branch = re.search(r'^branch = "([^"]+)"', section, re.M).group(1)
-    return github, branch
+sys.path.insert(0, str(ROOT / "scripts"))
+from retarget import read_target, retarget  # noqa: E402
 
 
 def test_ci_runs_the_readme_test_command():
@@ -42,17 +39,21 @@ def test_there_are_notebooks():
     assert NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_conventions(path):
+def colab_lines_point_at(path: Path, github: str, branch: str) -> None:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    github, branch = published_at()
     first_md = "".join(nb["cells"][0]["source"])
     badge = f"https://colab.research.google.com/github/{github}/blob/{branch}/notebooks/{path.name}"
     assert badge in first_md, "Colab badge missing or pointing elsewhere"
+    colab_cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+    assert '"google.colab" in sys.modules' in colab_cell
+    assert f'%pip install -q torchinfo "git+https://github.com/{github}@{branch}"' in colab_cell
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_conventions(path):
+    colab_lines_point_at(path, *read_target())
+    nb = json.loads(path.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    colab_cell = "".join(code[0]["source"])
-    assert 'if "google.colab" in sys.modules:' in colab_cell
-    assert f'"git+https://github.com/{github}@{branch}"' in colab_cell
     assert code[0]["outputs"] == [], "the Colab setup cell must print nothing outside Colab"
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "not executed in order"
     errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
@@ -65,3 +66,20 @@ def test_readme_examples_run():
 
     failures, tried = doctest.testfile(str(ROOT / "README.md"), module_relative=False)
     assert tried and not failures
+
+
+def test_retarget_rewrites_every_badge_and_install_line(tmp_path):
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    old_github, _ = read_target()
+    changed = retarget("a-fork/resnets", "teaching", root=tmp_path)
+    assert read_target(tmp_path) == ("a-fork/resnets", "teaching")
+    notebooks = sorted((tmp_path / "notebooks").rglob("[0-9][0-9]_*.ipynb"))
+    assert set(notebooks) <= set(changed)
+    for path in notebooks:
+        colab_lines_point_at(path, "a-fork/resnets", "teaching")
+    for path in [tmp_path / "README.md", *notebooks]:
+        assert old_github not in path.read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="github must look like OWNER/NAME, got 'nope'"):
+        retarget("nope", "main", root=tmp_path)
