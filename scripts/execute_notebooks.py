@@ -23,6 +23,25 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
 
+def merge_streams(nb: nbformat.NotebookNode) -> None:
+    """Join consecutive stdout (or stderr) outputs of a cell into one.
+
+    The kernel sends printed text in chunks on a timer, so on a busy machine one
+    print may arrive as two outputs; joined, the stored file is the same every run.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        merged: list[nbformat.NotebookNode] = []
+        for out in cell.outputs:
+            last = merged[-1] if merged else None
+            if last and out.output_type == last.output_type == "stream" and out.name == last.name:
+                last.text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = merged
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     """Run one notebook top to bottom in its own folder; return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
@@ -38,6 +57,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
+    merge_streams(nb)
     nbformat.validate(nb)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         nbformat.write(nb, f)
