@@ -4,13 +4,16 @@
     python3 tasks.py execute notebooks/01_*.ipynb # some of them
 
 A second run gives byte-identical files: no per-cell timestamps, no widget state,
-no machine paths. A notebook whose run raises an error (outside cells tagged
-`raises-exception`) is left untouched, so a half-executed notebook is never stored.
+no machine paths, and the cells that show measured times (`# NBVAL_IGNORE_OUTPUT`)
+keep their stored outputs unless `--refresh-timings` is given. A notebook whose run
+raises an error (outside cells tagged `raises-exception`) is left untouched, so a
+half-executed notebook is never stored.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -42,9 +45,29 @@ def merge_streams(nb: nbformat.NotebookNode) -> None:
         cell.outputs = merged
 
 
-def execute(path: Path, timeout: int = 600) -> float:
+def is_timing_cell(cell: nbformat.NotebookNode) -> bool:
+    """Cells whose output nbval ignores: they show measured times."""
+    return cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_IGNORE_OUTPUT")
+
+
+def keep_timings(old: nbformat.NotebookNode, new: nbformat.NotebookNode) -> None:
+    """Put back the stored outputs of timing cells, so that a re-run changes no bytes.
+
+    Measured times differ on every run; the stored ones stay until --refresh-timings.
+    """
+    old_cells = {c.source: c for c in old.cells if is_timing_cell(c) and c.outputs}
+    for cell in new.cells:
+        if is_timing_cell(cell) and cell.source in old_cells:
+            cell.outputs = old_cells[cell.source].outputs
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out.execution_count = cell.execution_count
+
+
+def execute(path: Path, timeout: int = 600, refresh_timings: bool = False) -> float:
     """Run one notebook top to bottom in its own folder; return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
+    stored = copy.deepcopy(nb)
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -58,6 +81,8 @@ def execute(path: Path, timeout: int = 600) -> float:
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
     merge_streams(nb)
+    if not refresh_timings:
+        keep_timings(stored, nb)
     nbformat.validate(nb)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         nbformat.write(nb, f)
@@ -67,6 +92,12 @@ def execute(path: Path, timeout: int = 600) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/[0-9]*.ipynb")
+    parser.add_argument(
+        "--refresh-timings",
+        action="store_true",
+        help="also store new outputs of timing cells (# NBVAL_IGNORE_OUTPUT); by default their"
+        " stored outputs are kept, so that a re-run changes no bytes",
+    )
     args = parser.parse_args()
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     # The same settings as the tests (conftest.py), so the stored outputs are what they compare.
@@ -74,7 +105,7 @@ def main() -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
     for path in paths:
         print(f"executing {path.relative_to(ROOT) if path.is_absolute() else path} ...", end=" ", flush=True)
-        print(f"{execute(path.resolve()):.1f} s", flush=True)
+        print(f"{execute(path.resolve(), refresh_timings=args.refresh_timings):.1f} s", flush=True)
 
 
 if __name__ == "__main__":
