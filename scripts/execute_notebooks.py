@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
+import platform
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import nbformat
@@ -24,6 +27,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+RUN_TIMES = NOTEBOOKS / "run_times.json"
 
 
 def merge_streams(nb: nbformat.NotebookNode) -> None:
@@ -98,14 +102,32 @@ def main() -> None:
         help="also store new outputs of timing cells (# NBVAL_IGNORE_OUTPUT); by default their"
         " stored outputs are kept, so that a re-run changes no bytes",
     )
+    parser.add_argument(
+        "--record-times",
+        action="store_true",
+        help=f"write each notebook's run time into {RUN_TIMES.relative_to(ROOT)} (README and"
+        " WORKSHOP.md quote it); do this on a quiet machine",
+    )
     args = parser.parse_args()
     paths = args.notebooks or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     # The same settings as the tests (conftest.py), so the stored outputs are what they compare.
     os.environ.setdefault("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    times = json.loads(RUN_TIMES.read_text())["seconds"] if RUN_TIMES.exists() else {}
     for path in paths:
         print(f"executing {path.relative_to(ROOT) if path.is_absolute() else path} ...", end=" ", flush=True)
-        print(f"{execute(path.resolve(), refresh_timings=args.refresh_timings):.1f} s", flush=True)
+        seconds = execute(path.resolve(), refresh_timings=args.refresh_timings)
+        print(f"{seconds:.1f} s", flush=True)
+        times[path.name] = round(seconds)
+    if args.record_times:
+        record = {
+            "about": "seconds to execute each notebook top to bottom on the CPU (python3 tasks.py execute)",
+            "cpu_cores": os.cpu_count(),
+            "torch": version("torch"),
+            "platform": platform.platform(terse=True),
+            "seconds": dict(sorted(times.items())),
+        }
+        RUN_TIMES.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":
