@@ -1,0 +1,180 @@
+"""The benchmark grid of notebook 04, on a tiny CPU grid (ResNet-18 at 32x32)."""
+
+import json
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+import resnet_lib  # noqa: F401  (before torch.utils.benchmark: silences a CUDA log line)
+from resnet_lib import resnet18, resnet50
+from resnet_lib.benchmark import (
+    MODES,
+    BenchConfig,
+    amp_dtype,
+    count_step_flops,
+    default_grid,
+    format_rows,
+    grid_configs,
+    load_results,
+    main,
+    parity,
+    peak_tflops,
+    plot_results,
+    run_grid,
+    save_results,
+)
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny_rows():
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)  # as seed_everything() leaves it
+    configs = grid_configs(depths=(18,), modes=("fp32", "amp+cl"), batch_size=2, image_size=32, device=CPU)
+    rows = run_grid(configs, CPU, rounds=1, steps_per_round=1, warmup=0)
+    settings = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+    return rows, settings
+
+
+def test_tiny_grid_rows(tiny_rows):
+    tiny_rows = tiny_rows[0]
+    assert [(r["impl"], r["mode"]) for r in tiny_rows] == [
+        ("resnet_lib", "fp32"),
+        ("torchvision", "fp32"),
+        ("resnet_lib", "bf16+cl"),
+        ("torchvision", "bf16+cl"),
+    ]
+    for r in tiny_rows:
+        assert r["train_img_s"] > 0 and r["infer_img_s"] > 0 and r["first_train_step_s"] > 0
+        assert r["train_img_s"] == pytest.approx(r["batch_size"] / (r["train_ms"] / 1e3))
+        assert r["memory_kind"] == "memory saved for backward" and r["train_memory_mib"] > 0
+        assert r["train_tflops"] == pytest.approx(r["train_gflop_per_image"] * r["train_img_s"] / 1e3)
+        assert r["peak_tflops"] is None and r["train_fraction_of_peak"] is None  # no peak for a CPU
+    # Same network: same FLOPs, same saved memory; bf16 keeps about half the bytes of fp32.
+    fp32, bf16 = tiny_rows[0], tiny_rows[2]
+    assert tiny_rows[0]["train_memory_mib"] == tiny_rows[1]["train_memory_mib"]
+    assert fp32["train_gflop_per_image"] == bf16["train_gflop_per_image"]
+    assert 0.4 < bf16["train_memory_mib"] / fp32["train_memory_mib"] < 0.6
+    assert [(p["depth"], p["mode"]) for p in parity(tiny_rows)] == [(18, "fp32"), (18, "bf16+cl")]
+
+
+def test_grid_restores_determinism_settings(tiny_rows):
+    # seed_everything (run by the notebooks) turns deterministic algorithms on; the grid
+    # switches them off while it runs and must put them back.
+    assert tiny_rows[1] == (True, True)
+    assert not torch.backends.cudnn.benchmark
+
+
+def test_results_json_round_trip(tiny_rows, tmp_path):
+    tiny_rows = tiny_rows[0]
+    path = save_results(tiny_rows, tmp_path / "sub" / "grid.json", CPU)
+    results = load_results(path)
+    assert results["rows"] == json.loads(json.dumps(tiny_rows))
+    assert results["device"] == "cpu" and results["torch"] == torch.__version__
+    assert {"torchvision", "cuda", "date", "device_type"} <= results.keys()
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="path"):
+        load_results(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="rows"):
+        save_results([], tmp_path / "empty.json", CPU)
+
+
+def test_table_and_plot(tiny_rows):
+    tiny_rows = tiny_rows[0]
+    table = format_rows(tiny_rows)
+    assert table.splitlines()[0].split()[:3] == ["model", "impl", "mode"]
+    assert len(table.splitlines()) == 1 + len(tiny_rows)
+    fig = plot_results(tiny_rows, "tiny")
+    assert [ax.get_title() for ax in fig.axes] == [
+        "training images/s",
+        "inference images/s",
+        "training: achieved TFLOP/s",  # no peak known for a CPU
+    ]
+    # A results file with a known peak plots the fraction of it instead.
+    rows = [{**r, "train_fraction_of_peak": 0.1} for r in tiny_rows]
+    fig2 = plot_results(rows)
+    assert fig2.axes[2].get_title() == "training: fraction of peak"
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_training_flops_are_counted_not_assumed():
+    forward, both = count_step_flops(resnet50(), (1, 3, 224, 224))
+    assert forward == 8_178_368_512  # 4.089 G multiply-adds (torchvision's "GFLOPS")
+    assert both == 24_299_077_632  # the reference figure: about 24.3 GFLOP per image
+    assert 2.9 < both / forward < 3  # the image itself needs no gradient
+    model = resnet18().train()
+    count_step_flops(model, (2, 3, 32, 32))
+    assert model.training and next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "name, precision, expected",
+    [
+        ("NVIDIA H100 80GB HBM3", "bf16", 989.5),  # SXM
+        ("NVIDIA H100 PCIe", "bf16", 756.5),
+        ("NVIDIA H100 80GB HBM3", "tf32", 494.5),
+        ("NVIDIA A100-SXM4-80GB", "bf16", 312.0),
+        ("NVIDIA A100 80GB PCIe", "tf32", 156.0),
+        ("NVIDIA L4", "fp16", 121.0),
+        ("Tesla T4", "fp16", 65.0),
+        ("Tesla T4", "bf16", None),  # Turing has no bf16 tensor cores
+        ("NVIDIA L40S", "bf16", None),  # not in the table, and not an "L4"
+        ("NVIDIA GeForce RTX 4090", "fp32", None),
+    ],
+)
+def test_peak_lookup(name, precision, expected):
+    assert peak_tflops(name, precision) == expected
+
+
+def test_bad_arguments_name_the_argument():
+    with pytest.raises(ValueError, match="depth"):
+        BenchConfig(depth=20)
+    with pytest.raises(ValueError, match="batch_size"):
+        BenchConfig(batch_size=0)
+    with pytest.raises(ValueError, match="image_size"):
+        BenchConfig(image_size=-1)
+    with pytest.raises(ValueError, match="precision"):
+        BenchConfig(precision="fp8")
+    with pytest.raises(ValueError, match="impl"):
+        BenchConfig(impl="timm")
+    with pytest.raises(ValueError, match="precision"):
+        peak_tflops("NVIDIA H100 80GB HBM3", "int8")
+    with pytest.raises(ValueError, match="mode"):
+        grid_configs(modes=("fast",))
+    configs = [BenchConfig(18, 2, 32)]
+    with pytest.raises(ValueError, match="rounds"):
+        run_grid(configs, CPU, rounds=0)
+    with pytest.raises(ValueError, match="steps_per_round"):
+        run_grid(configs, CPU, steps_per_round=0)
+    with pytest.raises(ValueError, match="warmup"):
+        run_grid(configs, CPU, warmup=-1)
+    with pytest.raises(ValueError, match="configs"):
+        run_grid([], CPU)
+
+
+def test_modes_labels_and_default_grids():
+    assert BenchConfig().mode == "fp32"
+    assert BenchConfig(precision="bf16", channels_last=True, compile=True).mode == "bf16+cl+compile"
+    assert list(MODES) == ["fp32", "channels_last", "amp+cl", "amp+cl+compile"]
+    assert amp_dtype(CPU) == "bf16" and amp_dtype(torch.device("mps")) == "fp16"
+    cpu = default_grid(CPU)
+    assert {c.depth for c in cpu} == {18, 50} and not any(c.compile for c in cpu)
+    assert {c.image_size for c in cpu} == {32} and len(cpu) == 2 * 3 * 2
+
+
+def test_grid_command_writes_a_results_file(tmp_path, capsys):
+    out = tmp_path / "grid.json"
+    main(["--grid", "--device", "cpu", "--depths", "18", "--modes", "fp32", "--batch-size", "2", "--rounds", "1", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "resnet_lib / torchvision: train" in printed and f"wrote {out}" in printed
+    rows = load_results(out)["rows"]
+    assert [(r["depth"], r["mode"], r["batch_size"], r["image_size"]) for r in rows] == [(18, "fp32", 2, 32)] * 2
+
+
+def test_parity_command_still_refuses_grid_options():
+    with pytest.raises(SystemExit):
+        main(["--out", "x.json"])
