@@ -7,6 +7,9 @@ One module per concept, in the order the notebooks teach them:
 - `models`: ResNet-18/34/50/101/152 (notebook 03)
 - `inspection`: parameters, FLOPs, layer traces, memory, source viewer
 - `device`, `benchmark`: where code runs, and timing it honestly (notebook 04)
+- `cifar`, `data`, `training`: the paper's CIFAR-10 nets, data sets, a training loop
+  (notebooks 02 and 05)
+- `tables`, `figures`: tables and figures the notebooks show
 - `checks`: self-checks for the exercises
 """
 
@@ -14,18 +17,22 @@ import logging
 
 from .arithmetic import ReceptiveField, conv_output_size, pool_output_size, receptive_field, same_padding
 from .blocks import BasicBlock, Bottleneck, conv1x1, conv3x3, projection_shortcut
-from .checks import check
+from .checks import check, check_block
+from .cifar import CIFAR_DEPTHS, CifarResNet, PadShortcut, PlainBlock, cifar_resnet
+from .data import SHAPE_CLASSES, image_data, load_cifar10, make_loaders, make_shapes
 from .device import pick_device, seed_everything
 from .inspection import (
     count_flops,
     count_parameters,
+    gradient_norms,
     measure_receptive_field,
     model_receptive_field,
     saved_tensor_bytes,
     show_source,
     trace_layers,
 )
-from .models import RESNET_CONFIGS, ResNet, resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .training import evaluate, train
 
 # torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
 # found" on machines with the CUDA compiler but no GPU (such as the CI machine). The warning
@@ -35,30 +42,45 @@ logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 __all__ = [
     "BasicBlock",
     "Bottleneck",
-    "RESNET_CONFIGS",
-    "ReceptiveField",
-    "ResNet",
     "check",
+    "check_block",
+    "CIFAR_DEPTHS",
+    "cifar_resnet",
+    "CifarResNet",
     "conv1x1",
     "conv3x3",
     "conv_output_size",
     "count_flops",
     "count_parameters",
+    "evaluate",
+    "gradient_norms",
+    "image_data",
+    "load_cifar10",
+    "make_loaders",
+    "make_shapes",
     "measure_receptive_field",
     "model_receptive_field",
+    "PadShortcut",
     "pick_device",
+    "PlainBlock",
     "pool_output_size",
     "projection_shortcut",
     "receptive_field",
+    "ReceptiveField",
+    "ResNet",
     "resnet",
+    "resnet101",
+    "resnet152",
     "resnet18",
     "resnet34",
     "resnet50",
-    "resnet101",
-    "resnet152",
+    "RESNET_CONFIGS",
     "same_padding",
     "saved_tensor_bytes",
     "seed_everything",
+    "SHAPE_CLASSES",
     "show_source",
+    "STAGE_WIDTHS",
     "trace_layers",
+    "train",
 ]

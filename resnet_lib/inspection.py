@@ -249,3 +249,55 @@ def show_source(obj: object) -> Source:
     if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj) or inspect.ismodule(obj)):
         raise TypeError(f"obj must be a function, class, method or module, got {type(obj).__name__}")
     return Source(obj)
+
+
+def gradient_norms(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, layer_type: type[nn.Module] = nn.Conv2d
+) -> list[tuple[str, float]]:
+    """How much gradient reaches each layer: the norm of d(loss)/d(output) of every layer.
+
+    The model is run once in train mode (as in training: BatchNorm uses the batch's
+    statistics) on ``x``, the loss is the cross-entropy with labels ``y``, and one
+    backward pass is made. The model is left as it was: parameters' ``.grad`` and
+    BatchNorm's running statistics are restored.
+
+    Args:
+        model: A classifier that outputs (batch, classes) logits.
+        x: An input batch.
+        y: Class labels for the batch.
+        layer_type: The layers to watch (default: every Conv2d).
+
+    Returns:
+        ``(name, gradient norm)`` for each watched layer, in the order the forward pass
+        runs them (so the first entry is the layer nearest the input).
+    """
+    order: list[str] = []
+    grads: dict[str, float] = {}
+
+    def watch(name: str):
+        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            order.append(name)
+            output.register_hook(lambda g: grads.__setitem__(name, g.norm().item()))
+
+        return hook
+
+    handles = [m.register_forward_hook(watch(n)) for n, m in model.named_modules() if isinstance(m, layer_type)]
+    saved = {p: p.grad for p in model.parameters()}
+    buffers = {b: b.clone() for b in model.buffers()}
+    was_training = model.training
+    model.train()
+    try:
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+        for p, g in saved.items():
+            p.grad = g
+        with torch.no_grad():
+            for b, value in buffers.items():
+                b.copy_(value)
+    if not order:
+        raise ValueError(f"the model has no {layer_type.__name__} layer")
+    return [(name, grads[name]) for name in order]

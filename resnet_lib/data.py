@@ -1,0 +1,283 @@
+"""Image data for the training runs: real CIFAR-10, or a small generated set offline.
+
+- `make_shapes`: 10 classes of coloured shapes and textures, drawn by code from a
+  seed (no download, a fraction of a second). A small CNN learns it in a few hundred
+  steps, so short runs on a CPU still show learning curves.
+- `load_cifar10`: CIFAR-10 through torchvision, normalised with its channel means
+  and standard deviations (optionally with the paper's augmentation).
+- `image_data`: CIFAR-10 when it is on disk or can be downloaded, else the
+  generated set; it says in one printed line which one it used.
+- `make_loaders`: seeded DataLoaders, so a run sees the same batches every time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+__all__ = [
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "SHAPE_CLASSES",
+    "ImageData",
+    "cifar10_available",
+    "image_data",
+    "load_cifar10",
+    "make_loaders",
+    "make_shapes",
+]
+
+#: Per-channel mean and standard deviation of the CIFAR-10 training images.
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR10_FOLDER = "cifar-10-batches-py"  # what torchvision's download unpacks
+CIFAR10_HOST = "www.cs.toronto.edu"
+
+#: The classes of `make_shapes`, in label order.
+SHAPE_CLASSES: tuple[str, ...] = (
+    "disc",
+    "square",
+    "triangle",
+    "ring",
+    "cross",
+    "horizontal stripes",
+    "vertical stripes",
+    "diagonal stripes",
+    "checkerboard",
+    "dots",
+)
+
+
+def _shape_masks(labels: torch.Tensor, size: int, g: torch.Generator) -> torch.Tensor:
+    """(N, size, size) masks in [0, 1]: where each image's shape or texture is."""
+    n = len(labels)
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return (low + (high - low) * torch.rand(n, 1, 1, generator=g)) * size
+
+    # Pixel coordinates, measured in pixels, one grid shared by all images.
+    yy, xx = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
+    radius = uniform(0.18, 0.32)
+    cy, cx = uniform(0.35, 0.65), uniform(0.35, 0.65)
+    dy, dx = yy - cy, xx - cx
+    period = uniform(0.25, 0.35)  # at least 4 pixels at 16x16: no aliasing
+    phase = torch.rand(n, 1, 1, generator=g) * 2 * math.pi
+    wave = lambda t: (torch.sin(2 * math.pi * t / period + phase) > 0).float()  # noqa: E731
+    patch = ((dy.abs() < 1.5 * radius) & (dx.abs() < 1.5 * radius)).float()  # where textures are
+    thin = torch.clamp(radius / 3, min=1.0)
+
+    masks = torch.stack(
+        [
+            (dy**2 + dx**2 < radius**2).float(),  # disc
+            ((dy.abs() < radius * 0.9) & (dx.abs() < radius * 0.9)).float(),  # square
+            ((dy < radius * 0.8) & (dy > -radius) & (dx.abs() < (dy + radius) * 0.6)).float(),  # triangle
+            (((dy**2 + dx**2).sqrt() - radius).abs() < thin * 0.6).float(),  # ring
+            (((dy.abs() < thin) & (dx.abs() < radius)) | ((dx.abs() < thin) & (dy.abs() < radius))).float(),
+            wave(yy) * patch,  # horizontal stripes
+            wave(xx) * patch,  # vertical stripes
+            wave((xx + yy) / math.sqrt(2)) * patch,  # diagonal stripes
+            (wave(xx) == wave(yy)).float() * patch,  # checkerboard
+            (torch.sin(2 * math.pi * yy / period + phase) * torch.sin(2 * math.pi * xx / period + phase) > 0.5).float()
+            * patch,  # dots
+        ]
+    )  # (classes, N, size, size)
+    return masks[labels, torch.arange(n)]
+
+
+def make_shapes(
+    n_train: int = 5000,
+    n_val: int = 1000,
+    image_size: int = 32,
+    seed: int = 0,
+    noise: float = 0.15,
+) -> tuple[TensorDataset, TensorDataset]:
+    """A learnable 10-class image set drawn by code: coloured shapes and textures.
+
+    Each image is one shape or texture (`SHAPE_CLASSES`) at a random position and
+    size, in a random colour on a random background colour, plus Gaussian noise.
+    The same arguments always give the same images. Images are normalised to mean 0
+    and standard deviation 1 per channel (with the training set's statistics).
+
+    Args:
+        n_train: Number of training images (classes are balanced: label = index mod 10).
+        n_val: Number of validation images, drawn independently of the training ones.
+        image_size: Height and width (at least 16).
+        seed: Seed of the random generator.
+        noise: Standard deviation of the pixel noise, on a 0..1 colour scale.
+
+    Returns:
+        ``(train, val)`` TensorDatasets of ``(image (3, size, size), label)``.
+    """
+    for name, value in {"n_train": n_train, "n_val": n_val, "image_size": image_size, "seed": seed}.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {value!r}")
+    if n_train < 1 or n_val < 1:
+        raise ValueError(f"n_train and n_val must be >= 1, got {n_train} and {n_val}")
+    if image_size < 16:
+        raise ValueError(f"image_size must be >= 16 for the shapes to be recognisable, got {image_size}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    g = torch.Generator().manual_seed(seed)
+    n = n_train + n_val
+    labels = torch.arange(n) % len(SHAPE_CLASSES)
+    labels = labels[torch.randperm(n, generator=g)]
+    mask = _shape_masks(labels, image_size, g).unsqueeze(1)  # (N, 1, H, W)
+    foreground = torch.rand(n, 3, 1, 1, generator=g)
+    # The background is the foreground's colour moved by at least 0.35 in some channel:
+    # always visible, never a class cue.
+    shift = (0.35 + 0.4 * torch.rand(n, 3, 1, 1, generator=g)) * torch.where(foreground > 0.5, -1.0, 1.0)
+    background = foreground + shift * (torch.rand(n, 3, 1, 1, generator=g) < 0.7)
+    background[:, 0] = foreground[:, 0] + shift[:, 0]  # at least one channel differs
+    images = background + (foreground - background) * mask
+    images = (images + noise * torch.randn(images.shape, generator=g)).clamp(0, 1)
+    train_x, val_x = images[:n_train], images[n_train:]
+    mean = train_x.mean(dim=(0, 2, 3), keepdim=True)
+    std = train_x.std(dim=(0, 2, 3), keepdim=True)
+    return (
+        TensorDataset((train_x - mean) / std, labels[:n_train]),
+        TensorDataset((val_x - mean) / std, labels[n_train:]),
+    )
+
+
+def load_cifar10(
+    root: str = "data", download: bool = True, augment: bool = False, image_size: int = 32
+) -> tuple[Dataset, Dataset]:
+    """CIFAR-10's 50,000 training and 10,000 test images, normalised per channel.
+
+    Args:
+        root: Folder that holds (or will hold) ``cifar-10-batches-py``.
+        download: Download the 170 MB archive if it is not in ``root`` yet.
+        augment: Add the paper's augmentation to the training set: pad by 4,
+            random 32x32 crop, random horizontal flip.
+        image_size: Resize to this size (32 keeps the originals).
+
+    Returns:
+        ``(train, test)`` torchvision datasets of ``(image (3, size, size), label)``.
+    """
+    from torchvision import datasets, transforms
+
+    resize = [] if image_size == 32 else [transforms.Resize(image_size, antialias=True)]
+    finish = [transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)]
+    augmentation = [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()] if augment else []
+    train = datasets.CIFAR10(
+        root, train=True, download=download, transform=transforms.Compose(augmentation + resize + finish)
+    )
+    test = datasets.CIFAR10(root, train=False, download=download, transform=transforms.Compose(resize + finish))
+    return train, test
+
+
+def _reachable(host: str, timeout: float) -> bool:
+    """True if a TCP connection to host:443 opens within `timeout` seconds.
+
+    Name resolution ignores socket timeouts, so the attempt runs in a daemon thread
+    that is simply abandoned when it takes too long: an offline machine never hangs.
+    """
+    result: list[bool] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def cifar10_available(root: str = "data", timeout: float = 2.0) -> str | None:
+    """Where CIFAR-10 can come from: ``"disk"``, ``"download"``, or None (neither)."""
+    if os.path.isdir(os.path.join(root, CIFAR10_FOLDER)):
+        return "disk"
+    if _reachable(CIFAR10_HOST, timeout):
+        return "download"
+    return None
+
+
+@dataclass
+class ImageData:
+    """A training set, a validation set and what they are."""
+
+    train: Dataset
+    val: Dataset
+    name: str  # "CIFAR-10" or "generated shapes"
+    image_size: int
+    num_classes: int = 10
+
+
+def _first(dataset: Dataset, n: int | None) -> Dataset:
+    return dataset if n is None or n >= len(dataset) else Subset(dataset, range(n))
+
+
+def image_data(
+    prefer: str = "auto",
+    root: str = "data",
+    image_size: int = 32,
+    n_train: int | None = None,
+    n_val: int | None = None,
+    seed: int = 0,
+    timeout: float = 2.0,
+) -> ImageData:
+    """CIFAR-10 if it is on disk or downloadable, else the generated shapes; prints which.
+
+    Args:
+        prefer: ``"auto"`` (CIFAR-10 when available), ``"cifar10"`` (fail if it is
+            not) or ``"shapes"`` (the generated set, no network access at all).
+        root: Folder for CIFAR-10.
+        image_size: Side of the images (CIFAR-10 is resized if not 32).
+        n_train, n_val: Use only the first images of each split (None: all of
+            CIFAR-10; 5,000 / 1,000 generated images).
+        seed: Seed of the generated set.
+        timeout: Seconds to wait for the CIFAR-10 server before falling back.
+
+    Returns:
+        An `ImageData`.
+    """
+    if prefer not in ("auto", "cifar10", "shapes"):
+        raise ValueError(f'prefer must be "auto", "cifar10" or "shapes", got {prefer!r}')
+    reason = "as asked"
+    if prefer != "shapes":
+        source = cifar10_available(root, timeout)
+        if source is None and prefer == "cifar10":
+            raise RuntimeError(f"CIFAR-10 is neither in {root!r} nor downloadable (no connection to {CIFAR10_HOST})")
+        reason = "CIFAR-10 is not on disk and cannot be downloaded"
+        if source is not None:
+            try:
+                train, val = load_cifar10(root, download=source == "download", image_size=image_size)
+            except Exception as e:  # a broken download: fall back rather than stop the notebook
+                if prefer == "cifar10":
+                    raise
+                reason = f"loading CIFAR-10 failed ({type(e).__name__})"
+            else:
+                data = ImageData(_first(train, n_train), _first(val, n_val), "CIFAR-10", image_size)
+                print(f"Data: CIFAR-10, {len(data.train):,} training / {len(data.val):,} test images, {image_size}x{image_size}")
+                return data
+    train, val = make_shapes(n_train or 5000, n_val or 1000, image_size=image_size, seed=seed)
+    print(
+        f"Data: generated shapes ({reason}), {len(train):,} training / {len(val):,} validation images, "
+        f"{image_size}x{image_size}"
+    )
+    return ImageData(train, val, "generated shapes", image_size)
+
+
+def make_loaders(
+    train: Dataset, val: Dataset, batch_size: int = 128, seed: int = 0, num_workers: int = 0
+) -> tuple[DataLoader, DataLoader]:
+    """Seeded DataLoaders: shuffled training batches (the same order for the same seed),
+    validation in order. Incomplete last training batches are dropped, so every step
+    sees ``batch_size`` images."""
+    g = torch.Generator().manual_seed(seed)
+    pin = torch.cuda.is_available()
+    train_loader = DataLoader(
+        train, batch_size, shuffle=True, generator=g, drop_last=True, num_workers=num_workers, pin_memory=pin
+    )
+    val_loader = DataLoader(val, batch_size * 2, shuffle=False, num_workers=num_workers, pin_memory=pin)
+    return train_loader, val_loader

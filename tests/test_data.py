@@ -1,0 +1,69 @@
+"""The generated image set, and the choice between it and CIFAR-10."""
+
+import time
+
+import pytest
+import torch
+
+from resnet_lib import data
+from resnet_lib.data import SHAPE_CLASSES, image_data, make_loaders, make_shapes
+
+
+def test_shapes_are_deterministic_balanced_and_normalised():
+    train, val = make_shapes(200, 50, image_size=16, seed=3)
+    again, _ = make_shapes(200, 50, image_size=16, seed=3)
+    other, _ = make_shapes(200, 50, image_size=16, seed=4)
+    x, y = train.tensors
+    assert x.shape == (200, 3, 16, 16) and x.dtype == torch.float32 and y.dtype == torch.long
+    assert torch.equal(x, again.tensors[0]) and torch.equal(y, again.tensors[1])
+    assert not torch.equal(x, other.tensors[0])
+    assert len(val) == 50 and set(y.tolist()) == set(range(len(SHAPE_CLASSES)))
+    assert x.mean(dim=(0, 2, 3)).abs().max() < 1e-4
+    assert (x.std(dim=(0, 2, 3)) - 1).abs().max() < 1e-3
+
+
+def test_shapes_are_fast():
+    start = time.perf_counter()
+    make_shapes(5000, 1000, image_size=32)
+    assert time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize("kwargs", [{"image_size": 8}, {"n_train": 0}, {"noise": -1.0}, {"n_val": 2.5}])
+def test_shapes_bad_arguments(kwargs):
+    with pytest.raises((ValueError, TypeError)):
+        make_shapes(**{"n_train": 10, "n_val": 10, **kwargs})
+
+
+def test_offline_falls_back_quickly_and_says_so(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(data, "CIFAR10_HOST", "cifar.invalid")  # never resolves
+    start = time.perf_counter()
+    d = image_data(root=str(tmp_path), image_size=16, n_train=100, n_val=20, timeout=1.0)
+    assert time.perf_counter() - start < 5
+    assert d.name == "generated shapes" and len(d.train) == 100 and d.image_size == 16
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith("Data: generated shapes (CIFAR-10 is not on disk")
+
+
+def test_prefer_shapes_never_touches_the_network(monkeypatch, capsys):
+    def fail(*args, **kwargs):
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(data, "_reachable", fail)
+    d = image_data(prefer="shapes", image_size=16, n_train=30, n_val=10)
+    assert d.name == "generated shapes"
+    assert "as asked" in capsys.readouterr().out
+
+
+def test_prefer_cifar10_offline_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "_reachable", lambda host, timeout: False)
+    with pytest.raises(RuntimeError, match="neither"):
+        image_data(prefer="cifar10", root=str(tmp_path))
+    with pytest.raises(ValueError, match="prefer"):
+        image_data(prefer="imagenet")
+
+
+def test_loaders_are_seeded():
+    train, val = make_shapes(64, 16, image_size=16)
+    first = [y for _, y in make_loaders(train, val, batch_size=16, seed=1)[0]]
+    second = [y for _, y in make_loaders(train, val, batch_size=16, seed=1)[0]]
+    assert all(torch.equal(a, b) for a, b in zip(first, second)) and len(first) == 4
