@@ -31,7 +31,17 @@ from .inspection import (
     show_source,
     trace_layers,
 )
-from .models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet, resnet18, resnet34, resnet50, resnet101, resnet152
+from .models import (
+    RESNET_CONFIGS,
+    STAGE_WIDTHS,
+    ResNet,
+    resnet,
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+)
 from .training import evaluate, train
 
 # torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is

@@ -44,17 +44,13 @@ def _check_ints(**args: int) -> None:
     """
     for name, value in args.items():
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(
-                f"{name} must be an int, got {value!r} ({type(value).__name__})"
-            )
+            raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
         minimum = 0 if name == "padding" else 1
         if value < minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
-def _check_kernel_fits(
-    size: int, kernel_size: int, padding: int, dilation: int, overhang: int = 0
-) -> None:
+def _check_kernel_fits(size: int, kernel_size: int, padding: int, dilation: int, overhang: int = 0) -> None:
     """Raise ValueError unless at least one window fits the padded input.
 
     ``overhang`` is how far the window may stick out past the padded input
@@ -100,9 +96,7 @@ def conv_output_size(
         >>> conv_output_size(224, kernel_size=7, stride=2, padding=3)
         112
     """
-    _check_ints(
-        size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
-    )
+    _check_ints(size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
     _check_kernel_fits(size, kernel_size, padding, dilation)
     # Python's // is floor division, i.e. the floor in the formula.
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
@@ -146,17 +140,12 @@ def pool_output_size(
     """
     if stride is None:
         stride = kernel_size
-    _check_ints(
-        size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
-    )
+    _check_ints(size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
     if not isinstance(ceil_mode, bool):
-        raise TypeError(
-            f"ceil_mode must be a bool, got {ceil_mode!r} ({type(ceil_mode).__name__})"
-        )
+        raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r} ({type(ceil_mode).__name__})")
     if padding > kernel_size // 2:
         raise ValueError(
-            f"padding must be at most kernel_size // 2 = {kernel_size // 2} "
-            f"for pooling, got {padding}"
+            f"padding must be at most kernel_size // 2 = {kernel_size // 2} for pooling, got {padding}"
         )
     _check_kernel_fits(size, kernel_size, padding, dilation, stride - 1 if ceil_mode else 0)
 

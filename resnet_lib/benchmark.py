@@ -259,7 +259,9 @@ def grid_configs(
             mixed, channels_last, compiled = MODES[mode]
             for impl in impls:
                 configs.append(
-                    BenchConfig(depth, batch_size, image_size, amp if mixed else "fp32", channels_last, compiled, impl)
+                    BenchConfig(
+                        depth, batch_size, image_size, amp if mixed else "fp32", channels_last, compiled, impl
+                    )
                 )
     return configs
 
@@ -267,8 +269,18 @@ def grid_configs(
 #: The grid on a CUDA GPU, and the reduced one that runs in seconds on a CPU (no compile:
 #: on a CPU it needs a C++ compiler and minutes). Apple MPS: the GPU grid without compile.
 GPU_GRID = {"depths": DEPTHS, "modes": tuple(MODES), "batch_size": 256, "image_size": 224}
-MPS_GRID = {"depths": DEPTHS, "modes": ("fp32", "channels_last", "amp+cl"), "batch_size": 32, "image_size": 224}
-CPU_GRID = {"depths": (18, 50), "modes": ("fp32", "channels_last", "amp+cl"), "batch_size": 4, "image_size": 32}
+MPS_GRID = {
+    "depths": DEPTHS,
+    "modes": ("fp32", "channels_last", "amp+cl"),
+    "batch_size": 32,
+    "image_size": 224,
+}
+CPU_GRID = {
+    "depths": (18, 50),
+    "modes": ("fp32", "channels_last", "amp+cl"),
+    "batch_size": 4,
+    "image_size": 32,
+}
 
 
 def default_grid(device: torch.device) -> list[BenchConfig]:
@@ -278,7 +290,9 @@ def default_grid(device: torch.device) -> list[BenchConfig]:
     return grid_configs(device=device, **grid)
 
 
-def _build_models(depth: int, impls: Sequence[str], weights: dict[int, dict[str, torch.Tensor]]) -> dict[str, nn.Module]:
+def _build_models(
+    depth: int, impls: Sequence[str], weights: dict[int, dict[str, torch.Tensor]]
+) -> dict[str, nn.Module]:
     """The same network from each implementation, holding the same weights.
 
     torchvision initialises the weights once per depth (kept in `weights`); every model
@@ -294,7 +308,9 @@ def _build_models(depth: int, impls: Sequence[str], weights: dict[int, dict[str,
     models = {}
     for impl in impls:
         with torch.device("meta"):
-            model = getattr(torchvision.models, f"resnet{depth}")() if impl == "torchvision" else resnet(depth)
+            model = (
+                getattr(torchvision.models, f"resnet{depth}")() if impl == "torchvision" else resnet(depth)
+            )
         model.load_state_dict({k: v.clone() for k, v in weights[depth].items()}, strict=True, assign=True)
         models[impl] = model
     return models
@@ -319,7 +335,10 @@ def count_step_flops(model: nn.Module, input_size: tuple[int, ...]) -> tuple[int
     from torch.func import functional_call
     from torch.utils.flop_counter import FlopCounterMode
 
-    params = {n: torch.empty_like(p, device="meta").requires_grad_(p.requires_grad) for n, p in model.named_parameters()}
+    params = {
+        n: torch.empty_like(p, device="meta").requires_grad_(p.requires_grad)
+        for n, p in model.named_parameters()
+    }
     buffers = {n: torch.empty_like(b, device="meta") for n, b in model.named_buffers()}
     x = torch.empty(input_size, device="meta")
     was_training = model.training
@@ -424,7 +443,8 @@ def _time_group(
     times: dict[tuple[str, str], list[float]] = {}
     for phase in ("train", "infer"):
         timers = {
-            impl: benchmark.Timer("step()", globals={"step": getattr(r, f"{phase}_step")}) for impl, r in runners.items()
+            impl: benchmark.Timer("step()", globals={"step": getattr(r, f"{phase}_step")})
+            for impl, r in runners.items()
         }
         impls = list(runners)
         for r in range(rounds):
@@ -745,7 +765,9 @@ def main(argv: list[str] | None = None) -> None:
         ours, theirs = stats["resnet_lib"], stats["torchvision"]
         print(f"ResNet-{args.depth}, batch {batch_size}, {image_size}x{image_size}, forward + backward")
         for name, s in stats.items():
-            print(f"  {name:12s} {s.seconds * 1e3:9.1f} ms/step   {s.memory_bytes / 2**20:8.1f} MiB ({s.memory_kind})")
+            print(
+                f"  {name:12s} {s.seconds * 1e3:9.1f} ms/step   {s.memory_bytes / 2**20:8.1f} MiB ({s.memory_kind})"
+            )
         print(f"  time ratio   (resnet_lib / torchvision): {ours.seconds / theirs.seconds:.3f}")
         print(f"  memory ratio (resnet_lib / torchvision): {ours.memory_bytes / theirs.memory_bytes:.3f}")
         return
@@ -755,20 +777,33 @@ def main(argv: list[str] | None = None) -> None:
     depths = args.depths or sorted({c.depth for c in configs})
     modes = args.modes or [m for m in MODES if any(c.mode == _mode_label(m, device) for c in configs)]
     configs = grid_configs(
-        depths, modes, args.batch_size or configs[0].batch_size, args.image_size or configs[0].image_size, device
+        depths,
+        modes,
+        args.batch_size or configs[0].batch_size,
+        args.image_size or configs[0].image_size,
+        device,
     )
     print(f"{len(configs)} cells on {device_description(device)}, torch {torch.__version__}", flush=True)
     print(format_rows([]), flush=True)
-    rows = run_grid(configs, device, rounds=args.rounds, progress=lambda r: print(format_rows([r]).splitlines()[1], flush=True))
+    rows = run_grid(
+        configs,
+        device,
+        rounds=args.rounds,
+        progress=lambda r: print(format_rows([r]).splitlines()[1], flush=True),
+    )
     for p in parity(rows):
-        print(f"ResNet-{p['depth']:<4} {p['mode']:<17} resnet_lib / torchvision: train {p['train_ratio']:.3f}, infer {p['infer_ratio']:.3f}")
+        print(
+            f"ResNet-{p['depth']:<4} {p['mode']:<17} resnet_lib / torchvision: train {p['train_ratio']:.3f}, infer {p['infer_ratio']:.3f}"
+        )
     if args.out is not None:
         print(f"wrote {save_results(rows, args.out, device)}")
 
 
 def _mode_label(mode: str, device: torch.device) -> str:
     mixed, channels_last, compiled = MODES[mode]
-    return BenchConfig(precision=amp_dtype(device) if mixed else "fp32", channels_last=channels_last, compile=compiled).mode
+    return BenchConfig(
+        precision=amp_dtype(device) if mixed else "fp32", channels_last=channels_last, compile=compiled
+    ).mode
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 NOT_ANSWERED = "⏳ Not answered yet: replace the None with your answer and run the cell again."
-NOT_WRITTEN = "⏳ Not answered yet: write forward (in place of `raise NotImplementedError`) and run the cell again."
+NOT_WRITTEN = (
+    "⏳ Not answered yet: write forward (in place of `raise NotImplementedError`) and run the cell again."
+)
 
 
 def check(answer: Any, expected: Any, hint: str = "") -> bool:
@@ -93,14 +95,24 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
 
     from .blocks import BasicBlock, Bottleneck, projection_shortcut
 
-    reference = next((c for c in getattr(learner_cls, "__mro__", ())[1:] if c in (BasicBlock, Bottleneck)), None)
+    reference = next(
+        (c for c in getattr(learner_cls, "__mro__", ())[1:] if c in (BasicBlock, Bottleneck)), None
+    )
     if reference is None:
-        print(f"❌ Not yet: {getattr(learner_cls, '__name__', learner_cls)!s} must subclass BasicBlock or Bottleneck.")
+        print(
+            f"❌ Not yet: {getattr(learner_cls, '__name__', learner_cls)!s} must subclass BasicBlock or Bottleneck."
+        )
         return False
     if reference is BasicBlock:
-        cases = [("an identity-shortcut block (8 -> 8 channels)", 8, 8, 1), ("a projection block (8 -> 16 channels, stride 2)", 8, 16, 2)]
+        cases = [
+            ("an identity-shortcut block (8 -> 8 channels)", 8, 8, 1),
+            ("a projection block (8 -> 16 channels, stride 2)", 8, 16, 2),
+        ]
     else:
-        cases = [("an identity-shortcut block (32 -> 32 channels)", 32, 8, 1), ("a projection block (16 -> 32 channels, stride 2)", 16, 8, 2)]
+        cases = [
+            ("an identity-shortcut block (32 -> 32 channels)", 32, 8, 1),
+            ("a projection block (16 -> 32 channels, stride 2)", 16, 8, 2),
+        ]
 
     g = torch.Generator().manual_seed(seed)
     for what, in_channels, channels, stride in cases:
@@ -137,7 +149,9 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
                 print(f"❌ Not yet: on {what}, your forward raised {type(e).__name__}: {e}.{hint}")
                 return False
             if out is None:
-                print(NOT_WRITTEN if what == cases[0][0] else f"❌ Not yet: on {what}, forward returned None.")
+                print(
+                    NOT_WRITTEN if what == cases[0][0] else f"❌ Not yet: on {what}, forward returned None."
+                )
                 return False
             if not isinstance(out, torch.Tensor):
                 print(f"❌ Not yet: forward must return a tensor, it returned a {type(out).__name__}.")
@@ -170,5 +184,7 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
                 why = f"the output differs from the library block's by up to {error:.3g}: check the order conv -> bn -> relu"
             print(f"❌ Not yet: on {what}, {why}.")
             return False
-    print(f"✅ Correct: your forward computes what {reference.__name__}.forward does, with and without a projection.")
+    print(
+        f"✅ Correct: your forward computes what {reference.__name__}.forward does, with and without a projection."
+    )
     return True

@@ -154,7 +154,9 @@ class CifarResNet(nn.Module):
             if self.shortcut is None:
                 stage.append(PlainBlock(self._width, channels, block_stride))
             else:
-                stage.append(BasicBlock(self._width, channels, block_stride, self._shortcut(channels, block_stride)))
+                stage.append(
+                    BasicBlock(self._width, channels, block_stride, self._shortcut(channels, block_stride))
+                )
             self._width = channels
         return nn.Sequential(*stage)
 

@@ -83,7 +83,10 @@ def _shape_masks(labels: torch.Tensor, size: int, g: torch.Generator) -> torch.T
             wave(xx) * patch,  # vertical stripes
             wave((xx + yy) / math.sqrt(2)) * patch,  # diagonal stripes
             (wave(xx) == wave(yy)).float() * patch,  # checkerboard
-            (torch.sin(2 * math.pi * yy / period + phase) * torch.sin(2 * math.pi * xx / period + phase) > 0.5).float()
+            (
+                torch.sin(2 * math.pi * yy / period + phase) * torch.sin(2 * math.pi * xx / period + phase)
+                > 0.5
+            ).float()
             * patch,  # dots
         ]
     )  # (classes, N, size, size)
@@ -164,11 +167,15 @@ def load_cifar10(
 
     resize = [] if image_size == 32 else [transforms.Resize(image_size, antialias=True)]
     finish = [transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)]
-    augmentation = [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()] if augment else []
+    augmentation = (
+        [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()] if augment else []
+    )
     train = datasets.CIFAR10(
         root, train=True, download=download, transform=transforms.Compose(augmentation + resize + finish)
     )
-    test = datasets.CIFAR10(root, train=False, download=download, transform=transforms.Compose(resize + finish))
+    test = datasets.CIFAR10(
+        root, train=False, download=download, transform=transforms.Compose(resize + finish)
+    )
     return train, test
 
 
@@ -247,7 +254,9 @@ def image_data(
     if prefer != "shapes":
         source = cifar10_available(root, timeout)
         if source is None and prefer == "cifar10":
-            raise RuntimeError(f"CIFAR-10 is neither in {root!r} nor downloadable (no connection to {CIFAR10_HOST})")
+            raise RuntimeError(
+                f"CIFAR-10 is neither in {root!r} nor downloadable (no connection to {CIFAR10_HOST})"
+            )
         reason = "CIFAR-10 is not on disk and cannot be downloaded"
         if source is not None:
             try:
@@ -258,7 +267,9 @@ def image_data(
                 reason = f"loading CIFAR-10 failed ({type(e).__name__})"
             else:
                 data = ImageData(_first(train, n_train), _first(val, n_val), "CIFAR-10", image_size)
-                print(f"Data: CIFAR-10, {len(data.train):,} training / {len(data.val):,} test images, {image_size}x{image_size}")
+                print(
+                    f"Data: CIFAR-10, {len(data.train):,} training / {len(data.val):,} test images, {image_size}x{image_size}"
+                )
                 return data
     train, val = make_shapes(n_train or 5000, n_val or 1000, image_size=image_size, seed=seed)
     print(

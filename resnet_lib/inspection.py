@@ -183,7 +183,9 @@ def measure_receptive_field(model: nn.Module, image_size: int) -> int:
         elif isinstance(m, nn.MaxPool2d):
             m.forward = nn.AvgPool2d(m.kernel_size, m.stride, m.padding).forward  # same windows
     features = nn.Sequential(*list(linear.children())[:-2])  # up to layer4: no avgpool, fc
-    x = torch.zeros(1, linear.conv1.in_channels, image_size, image_size, dtype=torch.float64, requires_grad=True)
+    x = torch.zeros(
+        1, linear.conv1.in_channels, image_size, image_size, dtype=torch.float64, requires_grad=True
+    )
     out = features.double()(x)
     centre = out.shape[-1] // 2
     out[0, 0, centre, centre].backward()
@@ -246,7 +248,9 @@ def show_source(obj: object) -> Source:
         >>> from resnet_lib import conv3x3
         >>> show_source(conv3x3)  # doctest: +SKIP
     """
-    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj) or inspect.ismodule(obj)):
+    if not (
+        inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj) or inspect.ismodule(obj)
+    ):
         raise TypeError(f"obj must be a function, class, method or module, got {type(obj).__name__}")
     return Source(obj)
 
@@ -281,7 +285,9 @@ def gradient_norms(
 
         return hook
 
-    handles = [m.register_forward_hook(watch(n)) for n, m in model.named_modules() if isinstance(m, layer_type)]
+    handles = [
+        m.register_forward_hook(watch(n)) for n, m in model.named_modules() if isinstance(m, layer_type)
+    ]
     saved = {p: p.grad for p in model.parameters()}
     buffers = {b: b.clone() for b in model.buffers()}
     was_training = model.training

@@ -121,8 +121,7 @@ class ResNet(nn.Module):
         # Fail with a readable message before conv2d fails with a cryptic one.
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
-                f"expected an input of shape (batch, {self.in_channels}, height, width), "
-                f"got {tuple(x.shape)}"
+                f"expected an input of shape (batch, {self.in_channels}, height, width), got {tuple(x.shape)}"
             )
 
     def forward(self, x: Tensor) -> Tensor:

@@ -70,7 +70,9 @@ class Table:
             if len(row) != len(self.columns):
                 raise ValueError(f"row {i} has {len(row)} cells, the header {len(self.columns)}")
         if self.align and (len(self.align) != len(self.columns) or set(self.align) - {"l", "r"}):
-            raise ValueError(f"align must give 'l' or 'r' for each of {len(self.columns)} columns, got {self.align!r}")
+            raise ValueError(
+                f"align must give 'l' or 'r' for each of {len(self.columns)} columns, got {self.align!r}"
+            )
 
     def _alignment(self) -> str:
         return self.align or "l" + "r" * (len(self.columns) - 1)
@@ -253,7 +255,9 @@ def table1(archs: Sequence[Architecture]) -> Table:
             first.pool,
             [s.output_size for s in first.stages],
         ):
-            raise ValueError("the architectures differ in image size or stem; one output-size column cannot serve them")
+            raise ValueError(
+                "the architectures differ in image size or stem; one output-size column cannot serve them"
+            )
     kernel, channels, stride, stem_out = first.stem
     rows: list[tuple[Cell, ...]] = [
         ("conv1", _size(stem_out)) + (f"{kernel}×{kernel}, {channels}, stride {stride}",) * len(archs)
@@ -268,7 +272,9 @@ def table1(archs: Sequence[Architecture]) -> Table:
                 lines = [f"{pk}×{pk} max pool, stride {ps}"] + lines
             cells.append(tuple(lines))
         rows.append((stage.name, _size(stage.output_size), *cells))
-    rows.append(("", "1×1") + tuple(f"average pool, {a.classifier_in}-d → {a.num_classes}-d fc" for a in archs))
+    rows.append(
+        ("", "1×1") + tuple(f"average pool, {a.classifier_in}-d → {a.num_classes}-d fc" for a in archs)
+    )
     rows.append(("multiply-adds", "") + tuple(f"{a.macs / 1e9:.3f}×10⁹" for a in archs))
     return Table(
         columns=("layer name", "output size", *(f"{a.depth}-layer" for a in archs)),

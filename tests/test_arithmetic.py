@@ -176,26 +176,53 @@ ERRORS = [
     ]
 ] + [
     (pool_output_size, dict(POOL, ceil_mode=1), TypeError, "ceil_mode must be a bool, got 1 (int)"),
-    (pool_output_size, dict(POOL, stride=None, kernel_size=2.5), TypeError,
-     "kernel_size must be an int, got 2.5 (float)"),
-    (pool_output_size, dict(POOL, padding=2), ValueError,
-     "padding must be at most kernel_size // 2 = 1 for pooling, got 2"),
-    (pool_output_size, dict(POOL, kernel_size=4, padding=3), ValueError,
-     "padding must be at most kernel_size // 2 = 2 for pooling, got 3"),
-    (conv_output_size, dict(size=3, kernel_size=4, padding=1, dilation=2), ValueError,
-     "kernel of effective size 7 (kernel_size=4, dilation=2) does not fit the padded "
-     "input of size 5 (size=3 + 2*padding with padding=1)"),
-    (pool_output_size, dict(size=4, kernel_size=3, stride=1, dilation=3), ValueError,
-     "kernel of effective size 7 (kernel_size=3, dilation=3) does not fit the padded "
-     "input of size 4 (size=4 + 2*padding with padding=0)"),
-    (pool_output_size, dict(size=4, kernel_size=3, stride=2, dilation=3, ceil_mode=True),
-     ValueError, "even allowing ceil_mode's overhang of stride - 1 = 1"),
-    (same_padding, dict(kernel_size=2), ValueError,
-     "dilation*(kernel_size - 1) = 1 is odd. PyTorch's padding='same' would pad "
-     "asymmetrically (0 before, 1 after)"),
+    (
+        pool_output_size,
+        dict(POOL, stride=None, kernel_size=2.5),
+        TypeError,
+        "kernel_size must be an int, got 2.5 (float)",
+    ),
+    (
+        pool_output_size,
+        dict(POOL, padding=2),
+        ValueError,
+        "padding must be at most kernel_size // 2 = 1 for pooling, got 2",
+    ),
+    (
+        pool_output_size,
+        dict(POOL, kernel_size=4, padding=3),
+        ValueError,
+        "padding must be at most kernel_size // 2 = 2 for pooling, got 3",
+    ),
+    (
+        conv_output_size,
+        dict(size=3, kernel_size=4, padding=1, dilation=2),
+        ValueError,
+        "kernel of effective size 7 (kernel_size=4, dilation=2) does not fit the padded "
+        "input of size 5 (size=3 + 2*padding with padding=1)",
+    ),
+    (
+        pool_output_size,
+        dict(size=4, kernel_size=3, stride=1, dilation=3),
+        ValueError,
+        "kernel of effective size 7 (kernel_size=3, dilation=3) does not fit the padded "
+        "input of size 4 (size=4 + 2*padding with padding=0)",
+    ),
+    (
+        pool_output_size,
+        dict(size=4, kernel_size=3, stride=2, dilation=3, ceil_mode=True),
+        ValueError,
+        "even allowing ceil_mode's overhang of stride - 1 = 1",
+    ),
+    (
+        same_padding,
+        dict(kernel_size=2),
+        ValueError,
+        "dilation*(kernel_size - 1) = 1 is odd. PyTorch's padding='same' would pad "
+        "asymmetrically (0 before, 1 after)",
+    ),
     (same_padding, dict(kernel_size=0), ValueError, "kernel_size must be >= 1, got 0"),
-    (same_padding, dict(kernel_size=3, dilation=1.5), TypeError,
-     "dilation must be an int, got 1.5 (float)"),
+    (same_padding, dict(kernel_size=3, dilation=1.5), TypeError, "dilation must be an int, got 1.5 (float)"),
 ]
 
 

@@ -30,11 +30,17 @@ CPU = torch.device("cpu")
 
 @pytest.fixture(scope="module")
 def tiny_rows():
-    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     torch.use_deterministic_algorithms(True, warn_only=True)  # as seed_everything() leaves it
     configs = grid_configs(depths=(18,), modes=("fp32", "amp+cl"), batch_size=2, image_size=32, device=CPU)
     rows = run_grid(configs, CPU, rounds=1, steps_per_round=1, warmup=0)
-    settings = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    settings = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     torch.use_deterministic_algorithms(before[0], warn_only=before[1])
     return rows, settings
 
@@ -168,11 +174,29 @@ def test_modes_labels_and_default_grids():
 
 def test_grid_command_writes_a_results_file(tmp_path, capsys):
     out = tmp_path / "grid.json"
-    main(["--grid", "--device", "cpu", "--depths", "18", "--modes", "fp32", "--batch-size", "2", "--rounds", "1", "--out", str(out)])
+    main(
+        [
+            "--grid",
+            "--device",
+            "cpu",
+            "--depths",
+            "18",
+            "--modes",
+            "fp32",
+            "--batch-size",
+            "2",
+            "--rounds",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     printed = capsys.readouterr().out
     assert "resnet_lib / torchvision: train" in printed and f"wrote {out}" in printed
     rows = load_results(out)["rows"]
-    assert [(r["depth"], r["mode"], r["batch_size"], r["image_size"]) for r in rows] == [(18, "fp32", 2, 32)] * 2
+    assert [(r["depth"], r["mode"], r["batch_size"], r["image_size"]) for r in rows] == [
+        (18, "fp32", 2, 32)
+    ] * 2
 
 
 def test_parity_command_still_refuses_grid_options():

@@ -20,8 +20,8 @@ from resnet_lib import (
     show_source,
     trace_layers,
 )
-from resnet_lib.inspection import measure_receptive_field, model_receptive_field
 from resnet_lib.benchmark import StepStats, compare_training_step, main
+from resnet_lib.inspection import measure_receptive_field, model_receptive_field
 
 
 def test_count_parameters_trainable_only():
@@ -109,7 +109,13 @@ def test_benchmark_command_prints_both_ratios(capsys):
 
 
 # Receptive field / total stride / padding of the last feature map (reference figures).
-RECEPTIVE_FIELDS = {18: (435, 32, 217), 34: (899, 32, 449), 50: (427, 32, 213), 101: (971, 32, 485), 152: (1451, 32, 725)}
+RECEPTIVE_FIELDS = {
+    18: (435, 32, 217),
+    34: (899, 32, 449),
+    50: (427, 32, 213),
+    101: (971, 32, 485),
+    152: (1451, 32, 725),
+}
 
 
 @pytest.mark.parametrize("depth", RECEPTIVE_FIELDS)

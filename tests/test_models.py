@@ -167,5 +167,7 @@ def test_bad_block_layouts(block, layers, error, match):
     [((2, 1, 64, 64), r"\(2, 1, 64, 64\)"), ((3, 64, 64), r"\(3, 64, 64\)")],
 )
 def test_input_that_does_not_fit_the_model(shape, got):
-    with pytest.raises(ValueError, match=rf"expected an input of shape \(batch, 3, height, width\), got {got}"):
+    with pytest.raises(
+        ValueError, match=rf"expected an input of shape \(batch, 3, height, width\), got {got}"
+    ):
         resnet18()(torch.zeros(shape))

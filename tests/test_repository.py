@@ -20,15 +20,22 @@ from retarget import read_target, retarget  # noqa: E402
 
 def test_ci_runs_the_readme_test_command():
     ci_commands = [
-        line for line in (ROOT / ".ci/run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))
+        line
+        for line in (ROOT / ".ci/run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
     ]
     assert ci_commands == ["python3 tasks.py test"]
     quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    assert re.findall(r"^python3 tasks\.py \w+$", quickstart, re.M) == ["python3 tasks.py lab", "python3 tasks.py test"]
+    assert re.findall(r"^python3 tasks\.py \w+$", quickstart, re.M) == [
+        "python3 tasks.py lab",
+        "python3 tasks.py test",
+    ]
 
 
 def test_requirements_are_pinned_and_the_package_is_not():
-    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln and not ln.startswith("#")]
+    lines = [
+        ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln and not ln.startswith("#")
+    ]
     assert lines and all(re.fullmatch(r"[\w.-]+==[\w.]+", ln) for ln in lines), lines
     assert "torch==2.14.1" in lines and "torchvision==0.29.1" in lines
     pyproject = (ROOT / "pyproject.toml").read_text()
@@ -43,7 +50,9 @@ def test_there_are_notebooks():
 def colab_lines_point_at(path: Path, github: str, branch: str, root: Path = ROOT) -> None:
     nb = json.loads(path.read_text(encoding="utf-8"))
     first_md = "".join(nb["cells"][0]["source"])
-    badge = f"https://colab.research.google.com/github/{github}/blob/{branch}/{path.relative_to(root).as_posix()}"
+    badge = (
+        f"https://colab.research.google.com/github/{github}/blob/{branch}/{path.relative_to(root).as_posix()}"
+    )
     assert badge in first_md, "Colab badge missing or pointing elsewhere"
     colab_cell = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
     assert '"google.colab" in sys.modules' in colab_cell
@@ -73,7 +82,9 @@ def test_readme_examples_run():
 def test_retarget_rewrites_every_badge_and_install_line(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "notebooks", tmp_path / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     old_github, _ = read_target()
     changed = retarget("a-fork/resnets", "teaching", root=tmp_path)
     assert read_target(tmp_path) == ("a-fork/resnets", "teaching")

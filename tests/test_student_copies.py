@@ -16,7 +16,7 @@ SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_student_copy_is_current(source):
     stored = STUDENT / source.name
-    assert stored.exists(), f"missing: run python3 tasks.py students"
+    assert stored.exists(), "missing: run python3 tasks.py students"
     expected = render(student_copy(nbformat.read(source, as_version=4), source.name))
     assert stored.read_text(encoding="utf-8") == expected, "stale: run python3 tasks.py students"
 
@@ -27,7 +27,9 @@ def test_student_copy_has_no_solutions_and_unanswered_exercises(source):
     assert not [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     text = "".join(c.source for c in nb.cells)
     assert "<summary>Solution" not in text
-    exercises = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source and "= None" in c.source]
+    exercises = [
+        c for c in nb.cells if c.cell_type == "code" and "check(" in c.source and "= None" in c.source
+    ]
     assert exercises, "no exercise cells found"
     for cell in exercises:
         printed = "".join(o.get("text", "") for o in cell.outputs)

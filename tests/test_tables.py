@@ -63,8 +63,20 @@ def test_table1_has_the_papers_rows(resnet18_model, arch50):
     table = table1([architecture(18, model=resnet18_model), arch50])
     text = table.to_text()
     assert table.columns == ("layer name", "output size", "18-layer", "50-layer")
-    assert [row[0] for row in table.rows] == ["conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "", "multiply-adds"]
-    assert table.rows[2][1:] == ("28×28", ("[3×3, 128]", "[3×3, 128]", "× 2"), ("[1×1, 128]", "[3×3, 128]", "[1×1, 512]", "× 4"))
+    assert [row[0] for row in table.rows] == [
+        "conv1",
+        "conv2_x",
+        "conv3_x",
+        "conv4_x",
+        "conv5_x",
+        "",
+        "multiply-adds",
+    ]
+    assert table.rows[2][1:] == (
+        "28×28",
+        ("[3×3, 128]", "[3×3, 128]", "× 2"),
+        ("[1×1, 128]", "[3×3, 128]", "[1×1, 512]", "× 4"),
+    )
     assert table.rows[1][3][0] == "3×3 max pool, stride 2"
     assert table.rows[-1][2:] == ("1.814×10⁹", "4.089×10⁹")
     assert "average pool, 2048-d → 1000-d fc" in text
@@ -96,14 +108,26 @@ def test_activation_bytes_are_saved_tensor_bytes_without_the_weights(resnet18_mo
     model.load_state_dict(state)
     saved_weights = saved - activations
     # Every conv and BatchNorm weight, and the fc weight, is kept for backward; the biases are not.
-    weights = sum(m.weight.nbytes for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear)))
+    weights = sum(
+        m.weight.nbytes for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))
+    )
     assert saved_weights == weights
 
 
 def test_comparison_table_rows(resnet18_model):
     stats = model_stats(resnet18_model)
     table = comparison_table([stats])
-    assert table.rows == (("ResNet-18", "11,689,512", "1.814 G", "3.628 G", "46.8", f"{stats.activation_bytes / 1e6:.1f}", "435"),)
+    assert table.rows == (
+        (
+            "ResNet-18",
+            "11,689,512",
+            "1.814 G",
+            "3.628 G",
+            "46.8",
+            f"{stats.activation_bytes / 1e6:.1f}",
+            "435",
+        ),
+    )
     assert "activations (MB, batch 1, training)" in table.columns
     with pytest.raises(ValueError, match="need at least one"):
         comparison_table([])
