@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from .arithmetic import _check_ints
 from .blocks import BasicBlock, conv3x3, projection_shortcut
+from .models import init_weights
 
 __all__ = ["CIFAR_DEPTHS", "CifarResNet", "PadShortcut", "PlainBlock", "cifar_resnet"]
 
@@ -128,16 +129,7 @@ class CifarResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(widths[2], num_classes)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        if zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, BasicBlock):
-                    nn.init.zeros_(m.bn2.weight)
+        init_weights(self, zero_init_residual)
 
     def _shortcut(self, channels: int, stride: int) -> nn.Module | None:
         """None (the identity) where the shapes match, else option A or B."""

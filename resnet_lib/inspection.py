@@ -195,25 +195,29 @@ def measure_receptive_field(model: nn.Module, image_size: int) -> int:
     return int(rows.max() - rows.min() + 1)
 
 
-def saved_tensor_bytes(model: nn.Module, x: torch.Tensor) -> int:
+def saved_tensor_bytes(model: nn.Module, x: torch.Tensor, include_parameters: bool = True) -> int:
     """Bytes that autograd keeps from one forward pass for the backward pass.
 
-    This is the activation memory of training (it grows with the batch size) and
-    the part of peak memory that differs between implementations of the same
-    network. It is measured the same way on every device, so it also works on a
-    CPU, where PyTorch has no allocator statistics. Tensors that share storage
-    (in-place ops, parameters) are counted once.
+    This is the memory of training that grows with the batch size, and the part of
+    peak memory that differs between implementations of the same network. It is
+    measured the same way on every device, so it also works on a CPU, where PyTorch
+    has no allocator statistics. Tensors that share storage (in-place ops) are
+    counted once.
 
     Args:
         model: The model, run once in its current mode (use train mode to measure
             training).
         x: The input batch.
+        include_parameters: Count the weights that layers save too (a conv keeps its
+            weight for the backward pass). ``False`` leaves only the activations.
     """
+    parameters = set() if include_parameters else {p.untyped_storage().data_ptr() for p in model.parameters()}
     storages: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
         storage = t.untyped_storage()
-        storages[storage.data_ptr()] = storage.nbytes()
+        if storage.data_ptr() not in parameters:
+            storages[storage.data_ptr()] = storage.nbytes()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

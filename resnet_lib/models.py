@@ -29,6 +29,30 @@ RESNET_CONFIGS: dict[int, tuple[Block, tuple[int, int, int, int]]] = {
 STAGE_WIDTHS: tuple[int, int, int, int] = (64, 128, 256, 512)
 
 
+def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
+    """torchvision's initialisation of a ResNet, in place.
+
+    He (Kaiming) init keeps the activations' variance steady through ReLU layers
+    (fan_out, as torchvision does); BatchNorm starts as the identity map; the fc layer
+    keeps PyTorch's default init, as torchvision's does.
+
+    Args:
+        model: Any network built from `BasicBlock` and `Bottleneck` blocks.
+        zero_init_residual: Start the last BatchNorm of every block at weight 0, so
+            that each block starts as the identity.
+    """
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    if zero_init_residual:  # a second pass: the first visits each block before its BatchNorms
+        for m in model.modules():
+            if isinstance(m, (BasicBlock, Bottleneck)):
+                nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
+
+
 class ResNet(nn.Module):
     """A ResNet for ImageNet-sized inputs (224x224 gives a 7x7 map before pooling).
 
@@ -84,7 +108,7 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(STAGE_WIDTHS[3] * block.expansion, num_classes)
 
-        self._init_weights(zero_init_residual)
+        init_weights(self, zero_init_residual)
 
     def _make_layer(self, block: Block, channels: int, blocks: int, stride: int) -> nn.Sequential:
         """One stage: a first block that may change size and width, then identity blocks."""
@@ -99,23 +123,6 @@ class ResNet(nn.Module):
         stage += [block(out_channels, channels, **extra) for _ in range(1, blocks)]
         self._width = out_channels
         return nn.Sequential(*stage)
-
-    def _init_weights(self, zero_init_residual: bool) -> None:
-        # He (Kaiming) init keeps activations' variance steady through ReLU layers;
-        # fan_out as in torchvision. BatchNorm starts as the identity map. The fc
-        # layer keeps PyTorch's default init, as torchvision's does.
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        if zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, Bottleneck):
-                    nn.init.zeros_(m.bn3.weight)
-                elif isinstance(m, BasicBlock):
-                    nn.init.zeros_(m.bn2.weight)
 
     def _check_input(self, x: Tensor) -> None:
         # Fail with a readable message before conv2d fails with a cryptic one.

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .inspection import count_flops, count_parameters, model_receptive_field, trace_layers
+from .inspection import count_flops, count_parameters, model_receptive_field, saved_tensor_bytes, trace_layers
 from .models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet
 
 __all__ = [
@@ -303,30 +303,12 @@ class ModelStats:
 
 
 def activation_bytes(model: nn.Module, x: torch.Tensor) -> int:
-    """Bytes of activations that autograd keeps from one forward pass for the backward pass.
+    """Bytes of activations autograd keeps from one forward pass: weights left out.
 
-    Like `saved_tensor_bytes`, which this refines, but without the parameters: a conv
-    saves its weight for the backward pass too, and weights are there whatever the
-    batch size. What is left grows with the batch (all but BatchNorm's few per-channel
-    statistics in proportion to it). Tensors that share storage (in-place ops) are
-    counted once.
-
-    Args:
-        model: The model, run once in its current mode (train mode for training).
-        x: The input batch.
+    Weights are there whatever the batch size; what is left grows with the batch.
+    See `resnet_lib.inspection.saved_tensor_bytes`.
     """
-    parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
-    storages: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in parameters:
-            storages[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(x)
-    return sum(storages.values())
+    return saved_tensor_bytes(model, x, include_parameters=False)
 
 
 def model_stats(model: ResNet, image_size: int = 224, batch_size: int = 1) -> ModelStats:
