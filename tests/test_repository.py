@@ -96,3 +96,16 @@ def test_retarget_rewrites_every_badge_and_install_line(tmp_path):
         assert old_github not in path.read_text(encoding="utf-8")
     with pytest.raises(ValueError, match="github must look like OWNER/NAME, got 'nope'"):
         retarget("nope", "main", root=tmp_path)
+
+
+def test_readme_badges_and_run_times_agree_with_the_measurements():
+    github, branch = read_target()
+    seconds = json.loads((ROOT / "notebooks" / "run_times.json").read_text())["seconds"]
+    workshop = (ROOT / "WORKSHOP.md").read_text(encoding="utf-8")
+    for path in NOTEBOOKS:
+        row = next(line for line in README.splitlines() if f"(notebooks/{path.name})" in line)
+        assert f"https://colab.research.google.com/github/{github}/blob/{branch}/notebooks/{path.name}" in row
+        assert f"| {seconds[path.name]} s |" in row, f"README: CPU run time of {path.name}"
+        assert f"| {path.name} | {seconds[path.name]} s |" in workshop, (
+            f"WORKSHOP.md: run time of {path.name}"
+        )
