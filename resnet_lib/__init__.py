@@ -9,6 +9,7 @@ One module per concept, in the order the notebooks teach them:
 - `device`, `benchmark`: where code runs, and timing it honestly (notebook 04)
 - `cifar`, `data`, `training`: the paper's CIFAR-10 nets, data sets, a training loop
   (notebooks 02 and 05)
+- `pretrained`: torchvision's ImageNet weights in our models (notebook 05)
 - `tables`, `figures`: tables and figures the notebooks show
 - `checks`: self-checks for the exercises
 """
@@ -42,7 +43,8 @@ from .models import (
     resnet101,
     resnet152,
 )
-from .training import evaluate, train
+from .pretrained import get_weights, load_torchvision_state_dict, offline_proof, pretrained_resnet, top_k
+from .training import AugmentedDataset, evaluate, load_checkpoint, save_checkpoint, train
 
 # torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
 # found" on machines with the CUDA compiler but no GPU (such as the CI machine). The warning
@@ -50,6 +52,7 @@ from .training import evaluate, train
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 __all__ = [
+    "AugmentedDataset",
     "BasicBlock",
     "Bottleneck",
     "check",
@@ -63,17 +66,22 @@ __all__ = [
     "count_flops",
     "count_parameters",
     "evaluate",
+    "get_weights",
     "gradient_norms",
     "image_data",
+    "load_checkpoint",
     "load_cifar10",
+    "load_torchvision_state_dict",
     "make_loaders",
     "make_shapes",
     "measure_receptive_field",
     "model_receptive_field",
+    "offline_proof",
     "PadShortcut",
     "pick_device",
     "PlainBlock",
     "pool_output_size",
+    "pretrained_resnet",
     "projection_shortcut",
     "receptive_field",
     "ReceptiveField",
@@ -86,11 +94,13 @@ __all__ = [
     "resnet50",
     "RESNET_CONFIGS",
     "same_padding",
+    "save_checkpoint",
     "saved_tensor_bytes",
     "seed_everything",
     "SHAPE_CLASSES",
     "show_source",
     "STAGE_WIDTHS",
+    "top_k",
     "trace_layers",
     "train",
 ]

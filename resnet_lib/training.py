@@ -7,20 +7,39 @@ scaling); on a CPU or MPS it runs in float32, so CPU results are repeatable.
 
 It returns a history of plain Python floats (per-step training loss, per-epoch
 losses and accuracies) that the notebooks plot and print.
+
+Long runs are saved and resumed with checkpoints (`save_checkpoint`,
+`load_checkpoint`, and train's `checkpoint=` / `resume_from=`): a resumed run
+continues exactly where the saved one stopped. The same loop runs under
+DistributedDataParallel (`setup_distributed`; see scripts/train_cifar.py, started
+with torchrun): one process per device, gradients averaged across processes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["evaluate", "lr_at", "train"]
+__all__ = [
+    "AugmentedDataset",
+    "cleanup_distributed",
+    "evaluate",
+    "is_main_process",
+    "load_checkpoint",
+    "lr_at",
+    "save_checkpoint",
+    "setup_distributed",
+    "train",
+]
 
 SCHEDULES = ("cosine", "step", "constant")
 
@@ -64,7 +83,9 @@ def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
     if logits.dim() != 2:
         raise ValueError(f"the model must output (batch, classes) logits, got shape {tuple(logits.shape)}")
     if labels.dtype != torch.long or labels.dim() != 1:
-        raise ValueError(f"labels must be a 1-D tensor of class indices (int64), got {labels.dtype} {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must be a 1-D tensor of class indices (int64), got {labels.dtype} {tuple(labels.shape)}"
+        )
     if int(labels.max()) >= logits.shape[1] or int(labels.min()) < 0:
         raise ValueError(
             f"a label is {int(labels.max())} but the model has only {logits.shape[1]} outputs "
@@ -73,7 +94,9 @@ def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, loader: DataLoader, device: torch.device | str | None = None
+) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy (0..1) of `model` over `loader`, in eval mode."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
@@ -94,6 +117,158 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | 
     return total_loss / count, correct / count
 
 
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The model inside a DistributedDataParallel (or DataParallel) wrapper; else the model."""
+    return getattr(model, "module", model)
+
+
+def is_main_process() -> bool:
+    """True in the process that prints and saves: rank 0, or the only process."""
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def setup_distributed(verbose: bool = False) -> tuple[int, int, torch.device]:
+    """Join the process group that torchrun set up; return ``(rank, world_size, device)``.
+
+    torchrun starts one process per device and tells each its ``RANK``, ``LOCAL_RANK``
+    and ``WORLD_SIZE`` through environment variables. Each process then uses its own
+    GPU (backend NCCL) or, without GPUs, the CPU (backend gloo). Started without
+    torchrun, this is a single process: rank 0 of 1, on the best device.
+    """
+    import torch.distributed as dist
+
+    from .device import pick_device
+
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return 0, 1, pick_device(verbose=verbose)
+    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", rank))
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        device = torch.device("cpu")
+        dist.init_process_group("gloo")
+    return rank, world_size, device
+
+
+def cleanup_distributed() -> None:
+    """Leave the process group (if there is one)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class AugmentedDataset(Dataset):
+    """The paper's augmentation for tensor images: pad, random crop back, random flip.
+
+    Works on any dataset of ``(image tensor (C, H, W), label)``: CIFAR-10 and the
+    generated set take the same path. Padding is with zeros, i.e. with the mean
+    colour of normalised images. The randomness comes from PyTorch's global generator,
+    so a seeded run (``num_workers=0``) sees the same crops every time.
+
+    Args:
+        dataset: The images to augment (validation sets stay unaugmented).
+        padding: Pixels added on every side before cropping (4 at 32x32 in the paper).
+        flip: Also flip horizontally with probability 1/2.
+    """
+
+    def __init__(self, dataset: Dataset, padding: int = 4, flip: bool = True) -> None:
+        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
+        self.dataset, self.padding, self.flip = dataset, padding, flip
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Any]:
+        image, label = self.dataset[index]
+        p = self.padding
+        if p:
+            h, w = image.shape[-2:]
+            padded = F.pad(image, (p, p, p, p))
+            top, left = torch.randint(0, 2 * p + 1, (2,)).tolist()
+            image = padded[..., top : top + h, left : left + w]
+        if self.flip and torch.rand(()) < 0.5:
+            image = image.flip(-1)
+        return image, label
+
+
+# ---------------------------------------------------------------- checkpoints
+
+CHECKPOINT_FORMAT = 1
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    **state: Any,
+) -> Path:
+    """Save the model's weights, the optimizer's state and anything else, in one file.
+
+    Only tensors and plain Python values are stored (no pickled classes), so the file
+    loads with ``torch.load(path, weights_only=True)``. The file is written next to
+    its final name and then renamed: a run killed while saving leaves the previous
+    checkpoint intact. A DistributedDataParallel wrapper is taken off first.
+
+    Args:
+        path: Where to write (folders are created).
+        model: Its ``state_dict()`` is saved under ``"model"``.
+        optimizer: Its ``state_dict()`` (momentum buffers, ...) under ``"optimizer"``.
+        **state: More entries, e.g. ``step=...``, ``history=...``.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = {"format": CHECKPOINT_FORMAT, "model": _unwrap(model).state_dict(), **state}
+    if optimizer is not None:
+        checkpoint["optimizer"] = optimizer.state_dict()
+    partial = path.with_name(path.name + ".partial")
+    torch.save(checkpoint, partial)
+    os.replace(partial, path)
+    return path
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    map_location: torch.device | str | None = "cpu",
+) -> dict[str, Any]:
+    """Read a checkpoint written by `save_checkpoint`; load it into `model` and `optimizer`.
+
+    ``weights_only=True``: unpickling an arbitrary file can run arbitrary code, so only
+    tensors and plain containers are accepted. The model's weights must match exactly
+    (``strict=True``): a missing or unexpected key is an error, not a silent partial load.
+
+    Returns:
+        The whole checkpoint (a dict), e.g. ``["step"]`` and ``["history"]``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(checkpoint, dict) or "model" not in checkpoint:
+        raise ValueError(f"{str(path)!r} is not a checkpoint of save_checkpoint (no 'model' entry)")
+    if model is not None:
+        _unwrap(model).load_state_dict(checkpoint["model"], strict=True)
+    if optimizer is not None:
+        if "optimizer" not in checkpoint:
+            raise ValueError(f"{str(path)!r} holds no optimizer state")
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    return checkpoint
+
+
+# ---------------------------------------------------------------- training
+
+
 def train(
     model: nn.Module,
     train_loader: DataLoader,
@@ -110,11 +285,16 @@ def train(
     amp: bool = True,
     progress: bool = True,
     desc: str = "training",
+    stop_at_step: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume_from: str | os.PathLike | dict | None = None,
+    on_epoch_end: Callable[[int, dict[str, list[float]]], None] | None = None,
 ) -> dict[str, list[float]]:
     """Train `model` for classification with SGD + momentum; return its history.
 
     Args:
-        model: Outputs (batch, classes) logits. Moved to `device`.
+        model: Outputs (batch, classes) logits. Moved to `device`. May be wrapped in
+            DistributedDataParallel (then gradients are averaged across processes).
         train_loader: Yields ``(images, labels)``. If its sampler has ``set_epoch``
             (a DistributedSampler), it is called every epoch.
         val_loader: Evaluated after every epoch (None: skip).
@@ -129,12 +309,22 @@ def train(
         amp: Use mixed precision (float16 autocast with gradient scaling) on CUDA.
         progress: Show a progress bar (`tqdm.auto`; it closes when done).
         desc: Label of the progress bar.
+        stop_at_step: Stop after this step, as if interrupted (the schedule is still
+            the whole run's); resume later with `resume_from`.
+        checkpoint: Save a checkpoint here (see `save_checkpoint`) after every epoch
+            and when training stops; only in the main process under DDP.
+        resume_from: A checkpoint (path or loaded dict) written by `checkpoint=`:
+            continue that run, with the same loaders and arguments. The batches
+            already trained on are read again, without training, so the run sees the
+            same batches, in the same order, as if it had never stopped.
+        on_epoch_end: Called as ``on_epoch_end(epoch, history)`` after every full epoch.
 
     Returns:
         ``{"step_loss": [...], "lr": [...]}`` with one entry per step, and
         ``"train_loss"``, ``"train_acc"``, ``"val_loss"``, ``"val_acc"`` with one
         per epoch (training figures are averages over the epoch's batches, in train
-        mode; the val lists stay empty without a val_loader).
+        mode; the val lists stay empty without a val_loader). A resumed run returns
+        the whole run's history, the saved part included.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
@@ -148,29 +338,79 @@ def train(
             "train_loader yields no batches: the dataset is smaller than one batch (with drop_last=True)"
         )
     total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
+    if stop_at_step is not None and not 1 <= stop_at_step <= total_steps:
+        raise ValueError(
+            f"stop_at_step must be between 1 and {total_steps} (the run's steps), got {stop_at_step!r}"
+        )
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     use_amp = amp and device.type == "cuda"
 
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)  # scales float16 losses so gradients do not underflow
+    # Scales float16 losses so that their gradients do not underflow.
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     history: dict[str, list[float]] = {
         k: [] for k in ("step_loss", "lr", "train_loss", "train_acc", "val_loss", "val_acc")
     }
+    run = {
+        "schedule": schedule,
+        "lr": lr,
+        "warmup_steps": warmup_steps,
+        "total_steps": total_steps,
+        "steps_per_epoch": steps_per_epoch,
+    }
+    step, skip, rng_state, epoch_sums = 0, 0, None, [0.0, 0, 0]
+    if resume_from is not None:
+        saved = (
+            resume_from if isinstance(resume_from, dict) else load_checkpoint(resume_from, map_location="cpu")
+        )
+        if saved.get("run") != run:
+            raise ValueError(
+                f"the checkpoint was saved by a run with {saved.get('run')}, this one has {run}: "
+                "resume with the same loader, epochs, max_steps, lr and schedule"
+            )
+        _unwrap(model).load_state_dict(saved["model"], strict=True)
+        optimizer.load_state_dict(saved["optimizer"])
+        scaler.load_state_dict(saved["scaler"])
+        step = skip = saved["step"]
+        history = {k: list(v) for k, v in saved["history"].items()}
+        epoch_sums, rng_state = list(saved["epoch_sums"]), saved["rng_state"]
+    main = is_main_process()
+
+    def save(epoch_sums: list) -> None:
+        if checkpoint is not None and main:
+            save_checkpoint(
+                checkpoint,
+                model,
+                optimizer,
+                scaler=scaler.state_dict(),
+                run=run,
+                step=step,
+                history=history,
+                epoch_sums=epoch_sums,
+                rng_state=torch.get_rng_state(),
+            )
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total_steps, desc=desc, leave=False, disable=not progress)
-    step = 0
+    bar = tqdm(total=total_steps, initial=step, desc=desc, leave=False, disable=not progress)
     try:
         for epoch in range(epochs):
+            if step == total_steps:
+                break
             if hasattr(train_loader.sampler, "set_epoch"):
                 train_loader.sampler.set_epoch(epoch)  # DDP: a different shuffle every epoch
             model.train()
+            batches = 0
             loss_sum, correct, seen = 0.0, 0, 0
             for images, labels in train_loader:
-                if step == total_steps:
-                    break
+                batches += 1
+                if skip:  # resuming: this batch was trained on before the checkpoint
+                    skip -= 1
+                    if skip == 0:  # the next batch is new: continue as the saved run would have
+                        loss_sum, correct, seen = epoch_sums if batches < steps_per_epoch else (0.0, 0, 0)
+                        torch.set_rng_state(rng_state)
+                    continue
                 images, labels = _to((images, labels), device)
                 for group in optimizer.param_groups:
                     group["lr"] = lr_at(step, total_steps, lr, schedule, warmup_steps)
@@ -180,7 +420,9 @@ def train(
                     _check_outputs(logits, labels)
                 loss = F.cross_entropy(logits.float(), labels)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"the loss is {loss.item()} at step {step}: try a smaller lr or a warm-up")
+                    raise FloatingPointError(
+                        f"the loss is {loss.item()} at step {step}: try a smaller lr or a warm-up"
+                    )
 
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -195,14 +437,23 @@ def train(
                 step += 1
                 bar.update()
                 bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-            if seen:
+                if step in (total_steps, stop_at_step):
+                    break  # before the loader draws another batch (and random crops)
+            if skip:  # the whole epoch was replayed
+                continue
+            if seen and (batches == steps_per_epoch or step == total_steps):
                 history["train_loss"].append(loss_sum / seen)
                 history["train_acc"].append(correct / seen)
                 if val_loader is not None:
-                    val_loss, val_acc = evaluate(model, val_loader, device)
+                    val_loss, val_acc = evaluate(_unwrap(model), val_loader, device)
                     history["val_loss"].append(val_loss)
                     history["val_acc"].append(val_acc)
-            if step == total_steps:
+                save([0.0, 0, 0])
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch, history)
+            elif step == stop_at_step:
+                save([loss_sum, correct, seen])
+            if step in (total_steps, stop_at_step):
                 break
     finally:
         bar.close()

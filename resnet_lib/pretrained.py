@@ -1,0 +1,174 @@
+"""torchvision's ImageNet weights, in this library's ResNets.
+
+`resnet_lib.models` names its layers as torchvision does (``conv1``, ``layer1.0.bn2``,
+``fc``, ...), so a torchvision state dict loads into our ResNet with ``strict=True``:
+every key must match and every shape must fit, or loading fails loudly.
+
+- `get_weights`: a torchvision weights enum (e.g. ``ResNet50_Weights.IMAGENET1K_V2``)
+  from its name; it carries the preprocessing (``weights.transforms()``) and the
+  1,000 class names (``weights.meta["categories"]``), no download needed for those.
+- `download_state_dict`: the weights themselves (about 100 MB for ResNet-50), cached by
+  torch.hub; None, quickly, when the download server cannot be reached.
+- `load_torchvision_state_dict`: the one loading path, used for downloaded weights and
+  for a state dict saved on disk alike.
+- `pretrained_resnet`: the three together; `top_k`: the best classes of an image.
+- `offline_proof`: without a network, checks the same loading path on torchvision's
+  randomly initialised ResNet saved to a file: both models give identical outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .data import _reachable
+from .models import resnet18, resnet34, resnet50, resnet101, resnet152
+
+__all__ = [
+    "download_state_dict",
+    "get_weights",
+    "load_torchvision_state_dict",
+    "offline_proof",
+    "pretrained_resnet",
+    "top_k",
+]
+
+#: Our constructor for each torchvision ResNet weights enum.
+ARCHITECTURES = {
+    "ResNet18_Weights": ("resnet18", resnet18),
+    "ResNet34_Weights": ("resnet34", resnet34),
+    "ResNet50_Weights": ("resnet50", resnet50),
+    "ResNet101_Weights": ("resnet101", resnet101),
+    "ResNet152_Weights": ("resnet152", resnet152),
+}
+WEIGHTS_HOST = "download.pytorch.org"
+
+
+def get_weights(weights: Any = "ResNet50_Weights.IMAGENET1K_V2") -> Any:
+    """A torchvision ResNet weights enum, from itself or its name ("ResNet50_Weights.IMAGENET1K_V2").
+
+    Raises ValueError for a name torchvision does not know, or weights of another
+    architecture (only ResNet-18/34/50/101/152 fit this library's models).
+    """
+    from torchvision.models import get_weight
+    from torchvision.models._api import WeightsEnum
+
+    if isinstance(weights, str):
+        try:
+            weights = get_weight(weights)
+        except (ValueError, KeyError, AttributeError) as e:
+            raise ValueError(
+                f"unknown weights {weights!r}: use a name like 'ResNet50_Weights.IMAGENET1K_V2' ({e})"
+            ) from None
+    if not isinstance(weights, WeightsEnum):
+        raise TypeError(
+            f"weights must be a torchvision weights enum or its name, got {type(weights).__name__}"
+        )
+    if type(weights).__name__ not in ARCHITECTURES:
+        raise ValueError(
+            f"{type(weights).__name__} are not weights of a ResNet this library builds "
+            f"(one of {', '.join(ARCHITECTURES)})"
+        )
+    return weights
+
+
+def _cached_file(weights: Any) -> Path:
+    """Where torch.hub keeps (or will keep) the downloaded file."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+
+
+def download_state_dict(weights: Any, timeout: float = 5.0, progress: bool = False) -> dict | None:
+    """The weights' state dict: from torch.hub's cache, else downloaded; None if unreachable.
+
+    The server is first asked for a connection for at most `timeout` seconds (in a
+    thread, so a machine without DNS does not hang either); only then does the real
+    download start (torch.hub, checked against the hash in the file name).
+    """
+    weights = get_weights(weights)
+    if not _cached_file(weights).is_file() and not _reachable(WEIGHTS_HOST, timeout):
+        return None
+    return weights.get_state_dict(progress=progress, check_hash=True)
+
+
+def load_torchvision_state_dict(state_dict: dict | str | os.PathLike, arch: str = "resnet50") -> nn.Module:
+    """Our ResNet `arch`, with a torchvision state dict loaded strictly, in eval mode.
+
+    Args:
+        state_dict: The dict, or a file saved with ``torch.save(model.state_dict(), path)``
+            (read with ``weights_only=True``: tensors only, no code).
+        arch: ``"resnet18"`` ... ``"resnet152"``; the number of classes follows the
+            state dict's ``fc.weight``.
+    """
+    constructors = dict(ARCHITECTURES.values())
+    if arch not in constructors:
+        raise ValueError(f"arch must be one of {sorted(constructors)}, got {arch!r}")
+    if not isinstance(state_dict, dict):
+        state_dict = torch.load(state_dict, map_location="cpu", weights_only=True)
+    if "fc.weight" not in state_dict:
+        raise ValueError(
+            "not a ResNet state dict: it has no 'fc.weight' (a full checkpoint? pass its ['model'])"
+        )
+    model = constructors[arch](num_classes=state_dict["fc.weight"].shape[0])
+    model.load_state_dict(state_dict, strict=True)  # any missing, extra or misshapen weight is an error
+    return model.eval()
+
+
+def pretrained_resnet(
+    weights: Any = "ResNet50_Weights.IMAGENET1K_V2", timeout: float = 5.0
+) -> nn.Module | None:
+    """Our ResNet with torchvision's pretrained `weights`, in eval mode; None when offline."""
+    weights = get_weights(weights)
+    state_dict = download_state_dict(weights, timeout=timeout)
+    if state_dict is None:
+        return None
+    return load_torchvision_state_dict(state_dict, ARCHITECTURES[type(weights).__name__][0])
+
+
+@torch.no_grad()
+def top_k(
+    model: nn.Module, batch: torch.Tensor, categories: list[str], k: int = 5
+) -> list[tuple[str, float]]:
+    """The `k` most probable classes of the first image of `batch` (preprocessed), with probabilities."""
+    if batch.dim() != 4:
+        raise ValueError(f"batch must be (N, 3, H, W), got shape {tuple(batch.shape)}: add .unsqueeze(0)")
+    model.eval()
+    probs = model(batch)[0].softmax(0)
+    if len(categories) != len(probs):
+        raise ValueError(f"{len(categories)} category names for a model with {len(probs)} outputs")
+    values, indices = probs.topk(k)
+    return [(categories[i], p) for i, p in zip(indices.tolist(), values.tolist())]
+
+
+@torch.no_grad()
+def offline_proof(arch: str = "resnet50", seed: int = 0, image_size: int = 224) -> dict[str, Any]:
+    """Check the loading path without a download: torchvision's own (random) ResNet, saved and reloaded.
+
+    Builds ``torchvision.models.<arch>()`` with seeded random weights, saves its state
+    dict to a temporary file, loads that file into our ResNet with
+    `load_torchvision_state_dict` (the function the pretrained weights go through),
+    and runs both models on the same random batch.
+
+    Returns:
+        ``{"keys": number of tensors loaded, "max_difference": largest |ours - torchvision|,
+        "identical": bool}``.
+    """
+    import torchvision
+
+    torch.manual_seed(seed)
+    reference = getattr(torchvision.models, arch)().eval()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{arch}.pt"
+        torch.save(reference.state_dict(), path)
+        ours = load_torchvision_state_dict(path, arch)
+    x = torch.randn(2, 3, image_size, image_size, generator=torch.Generator().manual_seed(seed))
+    a, b = ours(x), reference(x)
+    return {
+        "keys": len(reference.state_dict()),
+        "max_difference": (a - b).abs().max().item(),
+        "identical": torch.equal(a, b),
+    }

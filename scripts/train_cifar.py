@@ -1,0 +1,175 @@
+"""Train the paper's CIFAR-10 ResNet-20 (or 32/44/56/110), on one device or many.
+
+    python scripts/train_cifar.py                              # one process, the best device
+    torchrun --nproc_per_node=2 scripts/train_cifar.py         # 2 processes (2 GPUs, or 2 CPU workers)
+    python scripts/train_cifar.py --checkpoint runs/r20.pt --resume runs/r20.pt   # continue a saved run
+
+Under torchrun each process trains a copy of the model on its own share of every
+epoch (DistributedSampler); DistributedDataParallel averages the gradients of all
+processes after every backward pass, so the copies stay identical. Only rank 0
+prints and writes the checkpoint. `--batch-size` is per process: the batch of one
+optimizer step is batch size x processes.
+
+Data: CIFAR-10 (downloaded into --data-root) when reachable, else the generated
+shapes of resnet_lib.data (offline); --data shapes never touches the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from torch.utils.data.distributed import DistributedSampler
+
+from resnet_lib.cifar import CIFAR_DEPTHS, cifar_resnet
+from resnet_lib.data import image_data
+from resnet_lib.device import seed_everything
+from resnet_lib.training import (
+    AugmentedDataset,
+    cleanup_distributed,
+    load_checkpoint,
+    setup_distributed,
+    train,
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--depth", type=int, default=20, choices=CIFAR_DEPTHS)
+    p.add_argument("--data", default="auto", choices=("auto", "cifar10", "shapes"))
+    p.add_argument("--data-root", default="data")
+    p.add_argument("--image-size", type=int, default=32)
+    p.add_argument("--n-train", type=int, default=None, help="use only this many training images")
+    p.add_argument(
+        "--epochs", type=int, default=164, help="164 epochs of 390 steps (batch 128) = the paper's 64k steps"
+    )
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (tests)")
+    p.add_argument("--batch-size", type=int, default=128, help="per process")
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--schedule", default="step", choices=("step", "cosine", "constant"))
+    p.add_argument("--warmup-steps", type=int, default=0)
+    p.add_argument(
+        "--stop-at-step",
+        type=int,
+        default=None,
+        help="stop after this step, as if interrupted (resume later)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", type=Path, default=None, help="save here after every epoch (rank 0)")
+    p.add_argument("--resume", type=Path, default=None, help="continue the run saved in this checkpoint")
+    p.add_argument(
+        "--save-rank-weights",
+        type=Path,
+        default=None,
+        help="folder: every rank saves its final weights as rank<N>.pt (to check they agree)",
+    )
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    rank, world_size, device = setup_distributed()
+    main_process = rank == 0
+    # The same seed on every rank: the same initial weights.
+    seed_everything(args.seed, num_threads=None if device.type == "cuda" else 1)
+    try:
+        # Rank 0 first (it may download CIFAR-10), the others after it, silently.
+        for turn in range(2 if world_size > 1 else 1):
+            if (rank == 0) == (turn == 0):
+                quiet = (
+                    contextlib.redirect_stdout(io.StringIO())
+                    if not main_process
+                    else contextlib.nullcontext()
+                )
+                with quiet:
+                    data = image_data(
+                        prefer=args.data,
+                        root=args.data_root,
+                        image_size=args.image_size,
+                        n_train=args.n_train,
+                    )
+            if world_size > 1:
+                torch.distributed.barrier()
+
+        train_set = AugmentedDataset(data.train, padding=args.image_size // 8)
+        if world_size > 1:
+            sampler = DistributedSampler(
+                train_set, world_size, rank, shuffle=True, seed=args.seed, drop_last=True
+            )
+        else:
+            sampler = torch.utils.data.RandomSampler(
+                train_set, generator=torch.Generator().manual_seed(args.seed)
+            )
+        pin = device.type == "cuda"
+        train_loader = DataLoader(train_set, args.batch_size, sampler=sampler, drop_last=True, pin_memory=pin)
+        val_loader = DataLoader(data.val, 256, pin_memory=pin) if main_process else None
+
+        model = cifar_resnet(args.depth).to(device)
+        if world_size > 1:
+            model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if pin else None)
+        steps = len(train_loader) * args.epochs if args.max_steps is None else args.max_steps
+        if main_process:
+            print(
+                f"ResNet-{args.depth} on {data.name}: {world_size} process(es) x batch {args.batch_size}, "
+                f"{len(train_loader)} steps per epoch, {min(steps, len(train_loader) * args.epochs)} steps"
+            )
+
+        def report(epoch: int, history: dict) -> None:
+            if main_process:
+                print(
+                    f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.3f}, "
+                    f"val accuracy {history['val_acc'][-1]:.1%}",
+                    flush=True,
+                )
+
+        history = train(
+            model,
+            train_loader,
+            val_loader,
+            epochs=args.epochs,
+            lr=args.lr,
+            schedule=args.schedule,
+            warmup_steps=args.warmup_steps,
+            max_steps=args.max_steps,
+            device=device,
+            progress=main_process and not args.no_progress,
+            desc=f"ResNet-{args.depth}",
+            checkpoint=args.checkpoint,
+            resume_from=load_checkpoint(args.resume) if args.resume else None,
+            stop_at_step=args.stop_at_step,
+            on_epoch_end=report,
+        )
+        if world_size > 1:
+            # DDP copies rank 0's buffers (BatchNorm's running statistics) to the other ranks at the
+            # start of every forward pass; the last step's update is local, so copy them once more.
+            for buffer in getattr(model, "module", model).buffers():
+                torch.distributed.broadcast(buffer, src=0)
+        if main_process:
+            tenth = max(1, len(history["step_loss"]) // 10)
+            first, last = (
+                sum(h) / len(h) for h in (history["step_loss"][:tenth], history["step_loss"][-tenth:])
+            )
+            print(
+                f"done: {len(history['step_loss'])} steps, training loss {first:.3f} -> {last:.3f} "
+                f"(chance {math.log(10):.3f})"
+            )
+            if args.checkpoint:
+                print(f"checkpoint: {args.checkpoint}")
+        if args.save_rank_weights is not None:
+            args.save_rank_weights.mkdir(parents=True, exist_ok=True)
+            torch.save(
+                getattr(model, "module", model).state_dict(), args.save_rank_weights / f"rank{rank}.pt"
+            )
+    finally:
+        cleanup_distributed()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""torchvision weights in our ResNets: one strict loading path, a quick offline fallback, clear errors."""
+
+import time
+
+import pytest
+import torch
+import torchvision
+
+from resnet_lib import pretrained
+from resnet_lib.pretrained import get_weights, load_torchvision_state_dict, offline_proof, top_k
+
+
+def test_offline_proof_gives_identical_outputs():
+    result = offline_proof("resnet18", image_size=64)
+    assert result == {
+        "keys": len(torchvision.models.resnet18().state_dict()),
+        "max_difference": 0.0,
+        "identical": True,
+    }
+
+
+def test_state_dict_file_loads_strictly(tmp_path):
+    torch.manual_seed(0)
+    reference = torchvision.models.resnet18(num_classes=7).eval()
+    torch.save(reference.state_dict(), tmp_path / "r18.pt")
+    ours = load_torchvision_state_dict(tmp_path / "r18.pt", "resnet18")
+    assert not ours.training and ours.fc.out_features == 7
+    x = torch.randn(1, 3, 64, 64)
+    assert torch.equal(ours(x), reference(x))
+    state = reference.state_dict()
+    del state["layer1.0.bn1.running_mean"]
+    with pytest.raises(RuntimeError, match="Missing key"):
+        load_torchvision_state_dict(state, "resnet18")
+    with pytest.raises(RuntimeError, match="size mismatch|Unexpected key|Missing key"):
+        load_torchvision_state_dict(reference.state_dict(), "resnet34")
+
+
+def test_weights_enum_and_metadata_need_no_network():
+    weights = get_weights("ResNet50_Weights.IMAGENET1K_V2")
+    assert weights is torchvision.models.ResNet50_Weights.IMAGENET1K_V2
+    assert get_weights(weights) is weights
+    assert len(weights.meta["categories"]) == 1000
+    batch = weights.transforms()(torch.rand(3, 300, 400)).unsqueeze(0)
+    assert batch.shape == (1, 3, 224, 224)
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        ("ResNet50_Weights.NOPE", ValueError, "unknown weights"),
+        ("VGG16_Weights.IMAGENET1K_V1", ValueError, "not weights of a ResNet"),
+        (50, TypeError, "weights enum"),
+    ],
+)
+def test_bad_weights_are_clear(bad, error, match):
+    with pytest.raises(error, match=match):
+        get_weights(bad)
+
+
+def test_bad_arguments_are_clear():
+    with pytest.raises(ValueError, match="arch must be one of"):
+        load_torchvision_state_dict({}, "resnet49")
+    with pytest.raises(ValueError, match="no 'fc.weight'"):
+        load_torchvision_state_dict({"model": {}}, "resnet18")
+    model = load_torchvision_state_dict(torchvision.models.resnet18(num_classes=3).state_dict(), "resnet18")
+    with pytest.raises(ValueError, match="unsqueeze"):
+        top_k(model, torch.rand(3, 32, 32), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="2 category names"):
+        top_k(model, torch.rand(1, 3, 32, 32), ["a", "b"])
+    best = top_k(model, torch.rand(1, 3, 32, 32), ["a", "b", "c"], k=2)
+    assert len(best) == 2 and best[0][1] >= best[1][1]
+
+
+def test_unreachable_server_gives_none_quickly(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # nothing cached
+    monkeypatch.setattr(pretrained, "WEIGHTS_HOST", "unreachable.invalid")
+    start = time.perf_counter()
+    assert pretrained.pretrained_resnet("ResNet18_Weights.IMAGENET1K_V1", timeout=1.0) is None
+    assert time.perf_counter() - start < 5
