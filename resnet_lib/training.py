@@ -160,6 +160,9 @@ def cleanup_distributed() -> None:
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        # Wait for every rank first: a rank that tears gloo down while another is still
+        # talking to it can abort ("terminate called without an active exception").
+        dist.barrier()
         dist.destroy_process_group()
 
 
