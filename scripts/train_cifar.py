@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -167,9 +168,18 @@ def main(argv: list[str] | None = None) -> None:
             torch.save(
                 getattr(model, "module", model).state_dict(), args.save_rank_weights / f"rank{rank}.pt"
             )
-    finally:
+    except BaseException:
         cleanup_distributed()
+        raise
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    if torch.distributed.is_initialized():
+        # Every rank is done and has saved what it had to. Leave now, without the interpreter's
+        # shutdown: tearing down gloo's threads there can abort a finished run ("terminate called
+        # without an active exception", exit code -6), which torchrun reports as a failure.
+        torch.distributed.barrier()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
