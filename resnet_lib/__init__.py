@@ -6,7 +6,8 @@ One module per concept, in the order the notebooks teach them:
 - `blocks`: BasicBlock and Bottleneck (notebook 02)
 - `models`: ResNet-18/34/50/101/152 (notebook 03)
 - `inspection`: parameters, FLOPs, layer traces, memory, source viewer
-- `device`, `benchmark`: where code runs, and timing it honestly (notebook 04)
+- `device`, `timing`, `benchmark`: where code runs, timing it honestly, and the
+  throughput grid of ResNet-18 ... 152 (notebook 04)
 - `cifar`, `data`, `training`: the paper's CIFAR-10 nets, data sets, a training loop
   (notebooks 02 and 05)
 - `pretrained`: torchvision's ImageNet weights in our models (notebook 05)

@@ -1,15 +1,10 @@
-"""Timing models honestly: warm-up, synchronisation, interleaving, medians.
+"""The benchmark grid of notebook 04: how fast ResNets really run.
 
-`compare_training_step` times forward + backward of two models on the same batch,
-alternating A, B, B, A, ... so that a machine getting faster or slower (turbo,
-other programs, thermal limits) affects both equally, and reports medians, which
-one slow run cannot move. `torch.utils.benchmark.Timer` does the synchronising
-with the GPU (CUDA calls return before the GPU has finished).
-
-The grid of notebook 04 (`run_grid`) times inference and a full training step of
-ResNet-18 ... 152, resnet_lib beside torchvision, in fp32, channels_last, mixed
-precision and compiled, and turns the times into images/s, achieved TFLOP/s and the
-fraction of the GPU's peak.
+`run_grid` times inference and a full training step of ResNet-18 ... 152, resnet_lib
+beside torchvision (the same weights), in fp32, channels_last, mixed precision and
+compiled, with the honest timing of `resnet_lib.timing`, and turns the times into
+images/s, achieved TFLOP/s and the fraction of the GPU's datasheet peak. The results
+go to a JSON file (with the device, versions and date) that the notebook plots.
 
 From the command line:
 
@@ -24,7 +19,7 @@ import datetime
 import json
 import statistics
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -34,103 +29,7 @@ from torch.utils import benchmark
 
 from .device import pick_device, seed_everything
 from .inspection import saved_tensor_bytes
-
-
-@dataclass(frozen=True)
-class StepStats:
-    """Median time of one training step and the memory it needs."""
-
-    seconds: float
-    memory_bytes: int
-    memory_kind: str  # what memory_bytes measures
-
-
-def _training_step(model: nn.Module, x: torch.Tensor) -> None:
-    model.zero_grad(set_to_none=True)
-    model(x).sum().backward()
-
-
-def _step_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
-    if x.device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        _training_step(model, x)
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated(), "peak CUDA memory allocated"
-    # No allocator statistics on the CPU: measure what autograd keeps for backward,
-    # the part of the peak that grows with the batch.
-    model.zero_grad(set_to_none=True)
-    return saved_tensor_bytes(model, x), "memory saved for backward"
-
-
-def compare_training_step(
-    models: dict[str, nn.Module],
-    x: torch.Tensor,
-    rounds: int = 7,
-    steps_per_round: int = 3,
-    warmup: int = 2,
-) -> dict[str, StepStats]:
-    """Time forward + backward of several models on the same input, interleaved.
-
-    Args:
-        models: Name -> model, already on the device of `x` and in train mode.
-        x: The input batch.
-        rounds: Timed rounds per model; the result is the median over rounds.
-        steps_per_round: Training steps in one timed round.
-        warmup: Untimed steps per model first (memory allocation, kernel selection).
-
-    Returns:
-        Name -> `StepStats` with the median seconds per step and the step's memory.
-    """
-    if rounds < 1 or steps_per_round < 1 or warmup < 0:
-        raise ValueError(
-            f"need rounds >= 1, steps_per_round >= 1, warmup >= 0; got {rounds}, {steps_per_round}, {warmup}"
-        )
-    timers = {
-        name: benchmark.Timer("step(model, x)", globals={"step": _training_step, "model": m, "x": x})
-        for name, m in models.items()
-    }
-    for timer in timers.values():
-        for _ in range(warmup):
-            timer.timeit(1)
-    times: dict[str, list[float]] = {name: [] for name in models}
-    names = list(models)
-    for r in range(rounds):
-        for name in names if r % 2 == 0 else reversed(names):  # A B, B A, A B, ...
-            times[name].append(timers[name].timeit(steps_per_round).median)
-    stats = {}
-    for name, m in models.items():
-        memory, kind = _step_memory(m, x)
-        stats[name] = StepStats(statistics.median(times[name]), memory, kind)
-    return stats
-
-
-def parity_benchmark(
-    depth: int = 50, batch_size: int = 8, image_size: int = 224, device: torch.device | None = None
-) -> dict[str, StepStats]:
-    """resnet_lib against torchvision: same weights, same batch, training step.
-
-    Args:
-        depth: 18, 34, 50, 101 or 152.
-        batch_size: Images per batch.
-        image_size: Height and width of the images.
-        device: Where to run; `pick_device()` when ``None``.
-    """
-    import torchvision
-
-    from .models import resnet
-
-    seed_everything(0, num_threads=None)
-    device = device or pick_device()
-    ours = resnet(depth).to(device)
-    theirs = getattr(torchvision.models, f"resnet{depth}")().to(device)
-    ours.load_state_dict(theirs.state_dict(), strict=True)  # identical networks
-    x = torch.randn(batch_size, 3, image_size, image_size, device=device)
-    return compare_training_step({"resnet_lib": ours, "torchvision": theirs}, x)
-
-
-# --------------------------------------------------------------------------------------
-# The benchmark grid (notebook 04): depths x modes x implementations.
+from .timing import _one_of, _positive_int, cuda_peak_memory, parity_benchmark, synchronize
 
 DEPTHS: tuple[int, ...] = (18, 34, 50, 101, 152)
 IMPLEMENTATIONS: tuple[str, ...] = ("resnet_lib", "torchvision")
@@ -162,17 +61,6 @@ PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
     ("L4", {"bf16": 121.0, "fp16": 121.0, "tf32": 60.0, "fp32": 30.3}),
     ("T4", {"fp16": 65.0, "fp32": 8.1}),
 )
-
-
-def _one_of(name: str, value: object, allowed: Iterable[object]) -> None:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
 
 
 def peak_tflops(device_name: str, precision: str) -> float | None:
@@ -269,6 +157,11 @@ def grid_configs(
 #: The grid on a CUDA GPU, and the reduced one that runs in seconds on a CPU (no compile:
 #: on a CPU it needs a C++ compiler and minutes). Apple MPS: the GPU grid without compile.
 GPU_GRID = {"depths": DEPTHS, "modes": tuple(MODES), "batch_size": 256, "image_size": 224}
+#: What notebook 04 runs on a CUDA GPU unless asked for the full grid: ResNet-18, and
+#: ResNet-50 (the network of the targets), in all four modes. Every compiled cell
+#: compiles two networks twice (training and inference), which on a small GPU with two
+#: CPU cores (Colab's T4) takes minutes each: the full grid is not for a workshop.
+QUICK_GPU_GRID = {"depths": (18, 50), "modes": tuple(MODES), "batch_size": 128, "image_size": 224}
 MPS_GRID = {
     "depths": DEPTHS,
     "modes": ("fp32", "channels_last", "amp+cl"),
@@ -283,10 +176,16 @@ CPU_GRID = {
 }
 
 
-def default_grid(device: torch.device) -> list[BenchConfig]:
-    """The grid for `device`: `GPU_GRID` on CUDA (a batch that does not fit is halved
-    while running), `MPS_GRID` on Apple GPUs, `CPU_GRID` elsewhere."""
-    grid = {"cuda": GPU_GRID, "mps": MPS_GRID}.get(device.type, CPU_GRID)
+def default_grid(device: torch.device, full: bool = True) -> list[BenchConfig]:
+    """The grid for `device`.
+
+    Args:
+        device: `GPU_GRID` on CUDA (a batch that does not fit is halved while running),
+            `MPS_GRID` on Apple GPUs, `CPU_GRID` elsewhere.
+        full: On CUDA, ``False`` gives `QUICK_GPU_GRID` instead of `GPU_GRID`.
+    """
+    _one_of("full", full, (False, True))
+    grid = {"cuda": GPU_GRID if full else QUICK_GPU_GRID, "mps": MPS_GRID}.get(device.type, CPU_GRID)
     return grid_configs(device=device, **grid)
 
 
@@ -392,23 +291,12 @@ class StepRunner:
     def train_memory(self, baseline: int) -> tuple[int, str]:
         """Peak memory of one training step (see `StepStats.memory_kind`)."""
         if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.train_step()
-            torch.cuda.synchronize(self.device)
             # Other models of the group sit in memory too: count only what this one adds.
-            return torch.cuda.max_memory_allocated(self.device) - baseline, "peak CUDA memory allocated"
+            return cuda_peak_memory(self.train_step, self.device) - baseline, "peak CUDA memory allocated"
         self.model.train()
         with self._autocast():
             saved = saved_tensor_bytes(self.model, self.x)
         return saved, "memory saved for backward"
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def _time_group(
@@ -576,54 +464,27 @@ def run_grid(
     return rows
 
 
-def profile_step(step: Callable[[], None], device: torch.device, row_limit: int = 8) -> str:
-    """Profile one call of `step` with `torch.profiler`; the table of the top operations.
-
-    Operations are sorted by self time on the GPU for CUDA (the CPU time of a CUDA
-    operation is only its launch), by self CPU time elsewhere. Call `step` once before,
-    so that one-off costs (allocation, autotuning) stay out of the table.
-
-    Args:
-        step: What to profile, e.g. ``lambda: train_step(model, x)``.
-        device: Where `step` runs (it is synchronised before the profile ends).
-        row_limit: Rows of the table.
-    """
-    import os
-
-    from torch.profiler import ProfilerActivity, profile
-
-    _positive_int("row_limit", row_limit)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    # The profiler's C++ side writes start/stop lines (and, without a GPU, an error about
-    # it) straight to file descriptor 2; they say nothing about the step, so silence them.
-    sys.stderr.flush()
-    saved_fd = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        with profile(activities=activities) as prof:
-            step()
-            synchronize(device)
-    finally:
-        os.dup2(saved_fd, 2)
-        os.close(saved_fd)
-        os.close(devnull)
-    sort_by = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    return prof.key_averages().table(sort_by=sort_by, row_limit=row_limit)
-
-
 def device_description(device: torch.device) -> str:
     """The GPU's name on CUDA, else the device type ("cpu", "mps")."""
     return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
 
 
-def save_results(rows: Sequence[dict], path: str | Path, device: torch.device | None = None) -> Path:
+def _cell(row: dict) -> tuple:
+    """What identifies a cell of the grid (its batch may have been halved to fit)."""
+    return tuple(row[k] for k in ("depth", "impl", "precision", "channels_last", "compile", "image_size"))
+
+
+def save_results(
+    rows: Sequence[dict], path: str | Path, device: torch.device | None = None, append: bool = False
+) -> Path:
     """Write grid rows to a JSON file, with the device, the versions and the date.
 
     Args:
         rows: What `run_grid` returned.
         path: The file to write (its folder is created).
         device: The device the rows were measured on; `pick_device()` when ``None``.
+        append: Keep the rows already in `path` (which must come from the same device
+            and versions); a cell measured again replaces its old row.
     """
     import torchvision
 
@@ -640,8 +501,22 @@ def save_results(rows: Sequence[dict], path: str | Path, device: torch.device | 
         "rows": list(rows),
     }
     path = Path(path)
+    if append and path.exists():
+        old = load_results(path)
+        same = ("device", "torch", "torchvision", "cuda")
+        if any(old.get(k) != results[k] for k in same):
+            raise ValueError(
+                f"path {str(path)!r} holds results of {', '.join(str(old.get(k)) for k in same)}; "
+                f"not appending rows of {', '.join(str(results[k]) for k in same)}"
+            )
+        new_cells = {_cell(r) for r in rows}
+        results["rows"] = [r for r in old["rows"] if _cell(r) not in new_cells] + list(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    # Write a new file, then rename it over the old one: a run killed while writing
+    # (a time limit) leaves the previous version whole.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    partial.replace(path)
     return path
 
 
@@ -653,12 +528,18 @@ def load_results(path: str | Path) -> dict:
     return results
 
 
-def format_rows(rows: Sequence[dict]) -> str:
-    """The rows as an aligned text table (images/s, memory, TFLOP/s, % of peak)."""
-    lines = [
+def format_rows(rows: Sequence[dict], header: bool = True) -> str:
+    """The rows as an aligned text table (images/s, memory, TFLOP/s, % of peak).
+
+    Args:
+        rows: Rows of `run_grid` (none: the header alone).
+        header: Start with the line of column names.
+    """
+    columns = (
         f"{'model':<11}{'impl':<12}{'mode':<17}{'batch':>6}{'train img/s':>12}{'infer img/s':>12}"
         f"{'mem MiB':>9}{'train TFLOP/s':>14}{'% peak':>7}"
-    ]
+    )
+    lines = [columns] if header else []
     for r in rows:
         frac = r.get("train_fraction_of_peak")
         lines.append(
@@ -754,12 +635,17 @@ def main(argv: list[str] | None = None) -> None:
     grid.add_argument("--depths", type=int, nargs="+", choices=DEPTHS, help="default: the device's grid")
     grid.add_argument("--modes", nargs="+", choices=list(MODES), help="default: the device's grid")
     grid.add_argument("--rounds", type=int, default=5, help="timed rounds per cell (median)")
-    grid.add_argument("--out", type=Path, default=None, help="write the rows to this JSON file")
+    grid.add_argument(
+        "--out", type=Path, default=None, help="write the rows to this JSON file (after every cell)"
+    )
+    grid.add_argument(
+        "--append", action="store_true", help="keep the rows already in --out (same device and versions)"
+    )
     args = parser.parse_args(argv)
     device = torch.device(args.device) if args.device else None
     if not args.grid:
-        if args.out is not None or args.depths or args.modes:
-            parser.error("--out, --depths and --modes go with --grid")
+        if args.out is not None or args.depths or args.modes or args.append:
+            parser.error("--out, --append, --depths and --modes go with --grid")
         batch_size, image_size = args.batch_size or 8, args.image_size or 224
         stats = parity_benchmark(args.depth, batch_size, image_size, device)
         ours, theirs = stats["resnet_lib"], stats["torchvision"]
@@ -785,18 +671,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"{len(configs)} cells on {device_description(device)}, torch {torch.__version__}", flush=True)
     print(format_rows([]), flush=True)
-    rows = run_grid(
-        configs,
-        device,
-        rounds=args.rounds,
-        progress=lambda r: print(format_rows([r]).splitlines()[1], flush=True),
-    )
+    measured: list[dict] = []
+
+    def keep(row: dict) -> None:
+        print(format_rows([row], header=False), flush=True)
+        measured.append(row)
+        if args.out is not None:  # now, so that a run stopped halfway keeps what it measured
+            save_results(measured, args.out, device, append=args.append)
+
+    rows = run_grid(configs, device, rounds=args.rounds, progress=keep)
     for p in parity(rows):
         print(
             f"ResNet-{p['depth']:<4} {p['mode']:<17} resnet_lib / torchvision: train {p['train_ratio']:.3f}, infer {p['infer_ratio']:.3f}"
         )
     if args.out is not None:
-        print(f"wrote {save_results(rows, args.out, device)}")
+        print(f"wrote {args.out}")
 
 
 def _mode_label(mode: str, device: torch.device) -> str:

@@ -88,11 +88,36 @@ def test_results_json_round_trip(tiny_rows, tmp_path):
         save_results([], tmp_path / "empty.json", CPU)
 
 
+def test_append_keeps_earlier_rows_and_replaces_cells_measured_again(tiny_rows, tmp_path):
+    rows = tiny_rows[0]
+    path = tmp_path / "grid.json"
+    save_results(rows[:2], path, CPU)
+    again = {**rows[1], "train_img_s": 123.0}  # the torchvision fp32 cell, measured again
+    save_results([again] + rows[2:], path, CPU, append=True)
+    kept = load_results(path)["rows"]
+    assert [(r["impl"], r["mode"]) for r in kept] == [(r["impl"], r["mode"]) for r in rows]
+    assert kept[1]["train_img_s"] == 123.0
+    assert not (tmp_path / "grid.json.partial").exists()
+    # Without append the file holds only the new rows.
+    save_results(rows[:1], path, CPU)
+    assert len(load_results(path)["rows"]) == 1
+
+
+def test_append_refuses_results_of_another_device_or_version(tiny_rows, tmp_path):
+    rows = tiny_rows[0]
+    path = save_results(rows, tmp_path / "grid.json", CPU)
+    results = load_results(path)
+    path.write_text(json.dumps({**results, "device": "NVIDIA H100 80GB HBM3"}))
+    with pytest.raises(ValueError, match="holds results of NVIDIA H100 80GB HBM3"):
+        save_results(rows, path, CPU, append=True)
+
+
 def test_table_and_plot(tiny_rows):
     tiny_rows = tiny_rows[0]
     table = format_rows(tiny_rows)
     assert table.splitlines()[0].split()[:3] == ["model", "impl", "mode"]
     assert len(table.splitlines()) == 1 + len(tiny_rows)
+    assert format_rows(tiny_rows[:1], header=False) == table.splitlines()[1]
     fig = plot_results(tiny_rows, "tiny")
     assert [ax.get_title() for ax in fig.axes] == [
         "training images/s",
@@ -169,7 +194,30 @@ def test_modes_labels_and_default_grids():
     assert amp_dtype(CPU) == "bf16" and amp_dtype(torch.device("mps")) == "fp16"
     cpu = default_grid(CPU)
     assert {c.depth for c in cpu} == {18, 50} and not any(c.compile for c in cpu)
+    assert default_grid(CPU, full=False) == cpu  # "quick" only changes the CUDA grid
+    with pytest.raises(ValueError, match="full must be one of False, True; got 'no'"):
+        default_grid(CPU, full="no")
     assert {c.image_size for c in cpu} == {32} and len(cpu) == 2 * 3 * 2
+
+
+def test_gpu_grids_full_and_quick(monkeypatch):
+    import resnet_lib.benchmark as bench
+
+    monkeypatch.setattr(bench, "amp_dtype", lambda device: "bf16")  # no GPU to ask here
+    cuda = torch.device("cuda")
+    full, quick = default_grid(cuda), default_grid(cuda, full=False)
+    assert len(full) == 5 * 4 * 2 and {c.batch_size for c in full} == {256}
+    assert {c.depth for c in quick} == {18, 50} and {c.batch_size for c in quick} == {128}
+    assert (
+        {c.mode for c in quick}
+        == {c.mode for c in full}
+        == {
+            "fp32",
+            "fp32+cl",
+            "bf16+cl",
+            "bf16+cl+compile",
+        }
+    )
 
 
 def test_grid_command_writes_a_results_file(tmp_path, capsys):
@@ -197,8 +245,17 @@ def test_grid_command_writes_a_results_file(tmp_path, capsys):
     assert [(r["depth"], r["mode"], r["batch_size"], r["image_size"]) for r in rows] == [
         (18, "fp32", 2, 32)
     ] * 2
+    # A second part of the grid, added to the same file (as on a GPU machine with a time limit).
+    main(
+        ["--grid", "--device", "cpu", "--depths", "18", "--modes", "amp+cl"]
+        + ["--batch-size", "2", "--rounds", "1", "--out", str(out), "--append"]
+    )
+    rows = load_results(out)["rows"]
+    assert [r["mode"] for r in rows] == ["fp32", "fp32", "bf16+cl", "bf16+cl"]
 
 
 def test_parity_command_still_refuses_grid_options():
     with pytest.raises(SystemExit):
         main(["--out", "x.json"])
+    with pytest.raises(SystemExit):
+        main(["--append"])

@@ -20,8 +20,9 @@ from resnet_lib import (
     show_source,
     trace_layers,
 )
-from resnet_lib.benchmark import StepStats, compare_training_step, main
+from resnet_lib.benchmark import main
 from resnet_lib.inspection import measure_receptive_field, model_receptive_field
+from resnet_lib.timing import StepStats, compare_training_step
 
 
 def test_count_parameters_trainable_only():

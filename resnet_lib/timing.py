@@ -1,0 +1,184 @@
+"""Timing models honestly: warm-up, synchronisation, interleaving, medians.
+
+CUDA calls return before the GPU has finished, so a clock read right after one
+measures only the queueing: `synchronize` waits for the device first, and
+`torch.utils.benchmark.Timer` does so around every measurement. The first steps pay
+one-off costs (allocation, kernel choice, compilation), so they are run untimed.
+`compare_training_step` alternates the models it compares (A, B, B, A, ...) so that a
+machine getting faster or slower (turbo, other programs, heat) affects both alike,
+and keeps medians, which one slow run cannot move. `profile_step` shows where the
+time of one step goes. Notebook 04, sections 2 and 4.1.
+
+The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.benchmark`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils import benchmark
+
+from .device import pick_device, seed_everything
+from .inspection import saved_tensor_bytes
+
+
+def _one_of(name: str, value: object, allowed: Iterable[object]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+def _positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until `device` has finished the work queued on it (nothing to wait for on a CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def cuda_peak_memory(step: Callable[[], None], device: torch.device) -> int:
+    """Bytes at the peak of PyTorch's CUDA allocator during one call of `step`.
+
+    Counts everything allocated at that moment, also what was there before the call
+    (weights, gradients, other models): subtract `torch.cuda.memory_allocated()` taken
+    before, to keep only what `step` adds.
+    """
+    synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    step()
+    synchronize(device)
+    return torch.cuda.max_memory_allocated(device)
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Median time of one training step and the memory it needs."""
+
+    seconds: float
+    memory_bytes: int
+    memory_kind: str  # what memory_bytes measures
+
+
+def _training_step(model: nn.Module, x: torch.Tensor) -> None:
+    model.zero_grad(set_to_none=True)
+    model(x).sum().backward()
+
+
+def _step_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
+    if x.device.type == "cuda":
+        return cuda_peak_memory(lambda: _training_step(model, x), x.device), "peak CUDA memory allocated"
+    # No allocator statistics on the CPU: measure what autograd keeps for backward,
+    # the part of the peak that grows with the batch.
+    model.zero_grad(set_to_none=True)
+    return saved_tensor_bytes(model, x), "memory saved for backward"
+
+
+def compare_training_step(
+    models: dict[str, nn.Module],
+    x: torch.Tensor,
+    rounds: int = 7,
+    steps_per_round: int = 3,
+    warmup: int = 2,
+) -> dict[str, StepStats]:
+    """Time forward + backward of several models on the same input, interleaved.
+
+    Args:
+        models: Name -> model, already on the device of `x` and in train mode.
+        x: The input batch.
+        rounds: Timed rounds per model; the result is the median over rounds.
+        steps_per_round: Training steps in one timed round.
+        warmup: Untimed steps per model first (memory allocation, kernel selection).
+
+    Returns:
+        Name -> `StepStats` with the median seconds per step and the step's memory.
+    """
+    if rounds < 1 or steps_per_round < 1 or warmup < 0:
+        raise ValueError(
+            f"need rounds >= 1, steps_per_round >= 1, warmup >= 0; got {rounds}, {steps_per_round}, {warmup}"
+        )
+    timers = {
+        name: benchmark.Timer("step(model, x)", globals={"step": _training_step, "model": m, "x": x})
+        for name, m in models.items()
+    }
+    for timer in timers.values():
+        for _ in range(warmup):
+            timer.timeit(1)
+    times: dict[str, list[float]] = {name: [] for name in models}
+    names = list(models)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):  # A B, B A, A B, ...
+            times[name].append(timers[name].timeit(steps_per_round).median)
+    stats = {}
+    for name, m in models.items():
+        memory, kind = _step_memory(m, x)
+        stats[name] = StepStats(statistics.median(times[name]), memory, kind)
+    return stats
+
+
+def parity_benchmark(
+    depth: int = 50, batch_size: int = 8, image_size: int = 224, device: torch.device | None = None
+) -> dict[str, StepStats]:
+    """resnet_lib against torchvision: same weights, same batch, training step.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        batch_size: Images per batch.
+        image_size: Height and width of the images.
+        device: Where to run; `pick_device()` when ``None``.
+    """
+    import torchvision
+
+    from .models import resnet
+
+    seed_everything(0, num_threads=None)
+    device = device or pick_device()
+    ours = resnet(depth).to(device)
+    theirs = getattr(torchvision.models, f"resnet{depth}")().to(device)
+    ours.load_state_dict(theirs.state_dict(), strict=True)  # identical networks
+    x = torch.randn(batch_size, 3, image_size, image_size, device=device)
+    return compare_training_step({"resnet_lib": ours, "torchvision": theirs}, x)
+
+
+def profile_step(step: Callable[[], None], device: torch.device, row_limit: int = 8) -> str:
+    """Profile one call of `step` with `torch.profiler`; the table of the top operations.
+
+    Operations are sorted by self time on the GPU for CUDA (the CPU time of a CUDA
+    operation is only its launch), by self CPU time elsewhere. Call `step` once before,
+    so that one-off costs (allocation, autotuning) stay out of the table.
+
+    Args:
+        step: What to profile, e.g. ``lambda: train_step(model, x)``.
+        device: Where `step` runs (it is synchronised before the profile ends).
+        row_limit: Rows of the table.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    _positive_int("row_limit", row_limit)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    # The profiler's C++ side writes start/stop lines (and, without a GPU, an error about
+    # it) straight to file descriptor 2; they say nothing about the step, so silence them.
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        with profile(activities=activities) as prof:
+            step()
+            synchronize(device)
+    finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        os.close(devnull)
+    sort_by = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=sort_by, row_limit=row_limit)
