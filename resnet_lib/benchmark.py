@@ -9,7 +9,7 @@ go to a JSON file (with the device, versions and date) that the notebook plots.
 From the command line:
 
     python -m resnet_lib.benchmark --depth 50 --batch-size 8     # the README's parity benchmark
-    python -m resnet_lib.benchmark --grid --out results/gpu_benchmark.json
+    python -m resnet_lib.benchmark --grid --out resnet_lib/measured/gpu_benchmark.json
 """
 
 from __future__ import annotations

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
+
+#: Measurements made on GPU machines (scripts/gpu_session.py), shipped inside the package
+#: so that a notebook finds them wherever it runs, also in Colab, where the library is
+#: installed with pip and the repository's other folders are not there.
+MEASURED_DIR = Path(__file__).resolve().parent / "measured"
 
 
 def pick_device(verbose: bool = True) -> torch.device:

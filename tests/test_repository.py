@@ -119,3 +119,15 @@ def test_notebook_headers_state_the_measured_run_time(path):
     header = " ".join("".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"]).split())
     assert "takes under a minute on a 2-core CPU" in header
     assert seconds < 60
+
+
+def test_gpu_measurements_ship_with_the_package():
+    # Colab installs the library with pip and has no other folder of the repository: the
+    # notebooks find GPU measurements only if the wheel carries them.
+    import tomllib
+
+    from resnet_lib.device import MEASURED_DIR
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "measured/*.json" in data["resnet_lib"]
+    assert MEASURED_DIR == ROOT / "resnet_lib" / "measured" and (MEASURED_DIR / "README.md").exists()
