@@ -86,8 +86,10 @@ def peak_tflops(device_name: str, precision: str) -> float | None:
 def amp_dtype(device: torch.device) -> str:
     """The mixed-precision format for `device`: "bf16" where it runs natively, else "fp16"."""
     if device.type == "cuda":
-        # Without the flag, torch also says yes for GPUs that only emulate bf16 (T4): slow.
-        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
+        # NVIDIA's tensor cores do bf16 from Ampere on (compute capability 8.0); older GPUs,
+        # such as Colab's T4 (7.5), can only emulate it, slowly. AMD GPUs (ROCm) have it.
+        native = torch.version.hip is not None or torch.cuda.get_device_capability(device) >= (8, 0)
+        return "bf16" if native else "fp16"
     return "fp16" if device.type == "mps" else "bf16"
 
 

@@ -1,6 +1,7 @@
 """The benchmark grid of notebook 04, on a tiny CPU grid (ResNet-18 at 32x32)."""
 
 import json
+import shutil
 
 import matplotlib.pyplot as plt
 import pytest
@@ -198,6 +199,46 @@ def test_modes_labels_and_default_grids():
     with pytest.raises(ValueError, match="full must be one of False, True; got 'no'"):
         default_grid(CPU, full="no")
     assert {c.image_size for c in cpu} == {32} and len(cpu) == 2 * 3 * 2
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")])
+def test_amp_format_follows_the_gpu_generation(monkeypatch, capability, expected):
+    # T4 (7.5) only emulates bf16: fp16 with a scaler; Ampere (8.0) and Hopper (9.0) have it.
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert amp_dtype(torch.device("cuda")) == expected
+
+
+def test_fp16_cells_train_with_a_gradient_scaler():
+    # The path of GPUs without bf16 (Colab's T4), run here on the CPU.
+    from resnet_lib.benchmark import StepRunner
+
+    cfg = BenchConfig(depth=18, batch_size=4, image_size=64, precision="fp16", channels_last=True)
+    runner = StepRunner(resnet18(), cfg, CPU)
+    assert runner.scaler.is_enabled() and runner.dtype == torch.float16
+    before = [p.detach().clone() for p in runner.model.parameters()]
+    # The scaler starts with a large scale and skips the steps whose gradients overflow
+    # fp16, halving the scale each time, until a step goes through.
+    for _ in range(5):
+        runner.train_step()
+        if any(not torch.equal(a, p) for a, p in zip(before, runner.model.parameters())):
+            break
+    else:
+        raise AssertionError("no optimizer step in 5 tries")
+    assert 0 < runner.scaler.get_scale() <= 2.0**16
+    rows = run_grid([cfg], CPU, rounds=1, steps_per_round=1, warmup=0)
+    assert rows[0]["mode"] == "fp16+cl" and rows[0]["train_img_s"] > 0
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="torch.compile on a CPU needs a C++ compiler")
+def test_a_compiled_cell_runs():
+    # The GPU grid's last mode, here on the CPU (a minute of compiling): training and
+    # inference are compiled separately, and the compiled graphs are dropped afterwards.
+    cfg = BenchConfig(
+        depth=18, batch_size=2, image_size=32, precision="bf16", channels_last=True, compile=True
+    )
+    (row,) = run_grid([cfg], CPU, rounds=1, steps_per_round=1, warmup=1)
+    assert row["mode"] == "bf16+cl+compile" and row["train_img_s"] > 0 and row["infer_img_s"] > 0
+    assert row["first_train_step_s"] > row["train_ms"] / 1e3  # the first step paid for compiling
 
 
 def test_gpu_grids_full_and_quick(monkeypatch):
