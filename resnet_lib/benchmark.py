@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import statistics
 import sys
@@ -46,8 +47,8 @@ MODES: dict[str, tuple[bool, bool, bool]] = {
 }
 
 #: Dense (no 2:4 sparsity) peak tensor throughput in TFLOP/s, from the vendors' datasheets:
-#: NVIDIA H100 Tensor Core GPU datasheet (SXM and PCIe columns; the sheet's headline
-#: figures are "with sparsity", the dense figures are half of them), NVIDIA A100 Tensor
+#: NVIDIA H100 and H200 Tensor Core GPU datasheets (SXM, PCIe and NVL columns; the sheets'
+#: headline figures are "with sparsity", the dense figures are half of them), NVIDIA A100 Tensor
 #: Core GPU datasheet, NVIDIA L4 Tensor Core GPU datasheet (sparse figures halved) and
 #: NVIDIA T4 datasheet (Turing has no bf16 and no tf32). "fp32" is the non-tensor-core
 #: figure. Keys are substrings of `torch.cuda.get_device_name()`, tried in order, so the
@@ -56,6 +57,7 @@ PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
     ("H100 PCIe", {"bf16": 756.5, "fp16": 756.5, "tf32": 378.0, "fp32": 51.0}),
     ("H100 NVL", {"bf16": 835.5, "fp16": 835.5, "tf32": 417.5, "fp32": 60.0}),
     ("H100", {"bf16": 989.5, "fp16": 989.5, "tf32": 494.5, "fp32": 67.0}),  # SXM5
+    ("H200 NVL", {"bf16": 835.5, "fp16": 835.5, "tf32": 417.5, "fp32": 60.0}),  # as H100 NVL
     ("H200", {"bf16": 989.5, "fp16": 989.5, "tf32": 494.5, "fp32": 67.0}),  # same chip as H100 SXM
     ("A100", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5}),
     ("L4", {"bf16": 121.0, "fp16": 121.0, "tf32": 60.0, "fp32": 30.3}),
@@ -291,10 +293,18 @@ class StepRunner:
             self.forward(self.x)
 
     def train_memory(self, baseline: int) -> tuple[int, str]:
-        """Peak memory of one training step (see `StepStats.memory_kind`)."""
+        """Peak memory of one training step, and what that number counts.
+
+        Args:
+            baseline: CUDA memory allocated before this model came to the GPU (the other
+                model of the group sits there too: only what this one adds is counted).
+        """
         if self.device.type == "cuda":
-            # Other models of the group sit in memory too: count only what this one adds.
-            return cuda_peak_memory(self.train_step, self.device) - baseline, "peak CUDA memory allocated"
+            peak = cuda_peak_memory(self.train_step, self.device)
+            return (
+                peak - baseline,
+                "peak CUDA memory of the model's step (weights, gradients, momentum, activations)",
+            )
         self.model.train()
         with self._autocast():
             saved = saved_tensor_bytes(self.model, self.x)
@@ -379,6 +389,15 @@ def _time_group(
     return rows
 
 
+def _release(device: torch.device, compiled: bool) -> None:
+    """Give back what a group of cells held: its compiled graphs and its cached GPU memory."""
+    if compiled:
+        torch._dynamo.reset()
+    gc.collect()  # models caught in reference cycles (compiled ones are) go now, not later
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 def run_grid(
     configs: Sequence[BenchConfig],
     device: torch.device | None = None,
@@ -437,25 +456,23 @@ def run_grid(
         torch.use_deterministic_algorithms(False)
         torch.backends.cudnn.benchmark = True
         for group in groups.values():
-            while True:
+            group_rows = None
+            while group_rows is None:
                 try:
                     group_rows = _time_group(group, device, rounds, steps_per_round, warmup, weights)
-                    break
                 except torch.cuda.OutOfMemoryError:
-                    if group[0].batch_size == 1:
+                    batch = group[0].batch_size
+                    if batch == 1:
                         raise
-                    smaller = max(1, group[0].batch_size // 2)
                     print(
-                        f"out of memory: ResNet-{group[0].depth} {group[0].mode} batch {group[0].batch_size},"
-                        f" retrying with {smaller}",
+                        f"out of memory: ResNet-{group[0].depth} {group[0].mode} batch {batch},"
+                        f" retrying with {batch // 2}",
                         file=sys.stderr,
                     )
-                    group = [replace(c, batch_size=smaller) for c in group]
-                    torch.cuda.empty_cache()
-            if group[0].compile:
-                torch._dynamo.reset()  # free the compiled graphs of this group
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
+                    group = [replace(c, batch_size=batch // 2) for c in group]
+                # Here, outside the except block, the failed try's models and activations are
+                # no longer referenced by the exception, so their memory can be given back.
+                _release(device, compiled=group[0].compile)
             for row in group_rows:
                 if progress:
                     progress(row)

@@ -76,11 +76,14 @@ def _training_step(model: nn.Module, x: torch.Tensor) -> None:
 
 
 def _step_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
+    model.zero_grad(set_to_none=True)
     if x.device.type == "cuda":
-        return cuda_peak_memory(lambda: _training_step(model, x), x.device), "peak CUDA memory allocated"
+        # The other models sit in memory too: count only what this step adds on top.
+        before = torch.cuda.memory_allocated(x.device)
+        peak = cuda_peak_memory(lambda: _training_step(model, x), x.device)
+        return peak - before, "peak CUDA memory the step adds (activations, gradients)"
     # No allocator statistics on the CPU: measure what autograd keeps for backward,
     # the part of the peak that grows with the batch.
-    model.zero_grad(set_to_none=True)
     return saved_tensor_bytes(model, x), "memory saved for backward"
 
 

@@ -6,19 +6,22 @@
 It needs only PyTorch and torchvision (no virtual environment, no download), so it runs
 on a bare GPU machine from a copy of the repository, with whatever PyTorch is there.
 Each step runs in its own process under its own time limit: a step that fails or runs
-out of time costs only itself, and the grid writes its file after every cell. Most
-important first:
+out of time costs only itself, and the grid writes its file after every group of cells.
+In this order (the short and the most important steps first):
 
 1. ``environment.txt``: the GPU, its driver, Python, PyTorch and torchvision.
-2. ``gpu_benchmark.json``: notebook 04's grid without `torch.compile`, all five depths.
-3. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 50,000
-   training and 10,000 validation images of 32x32 per epoch, mixed precision), timed for a
-   few epochs. A GPU machine without internet cannot download CIFAR-10, so the images are
-   generated ones of the same number and size: the GPU's work per epoch is the same (CIFAR-10
-   adds the CPU time of converting its images to tensors as they are read), and the accuracy
-   says nothing about CIFAR-10 and is not kept.
+2. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 50,000
+   training images of 32x32 per epoch and the notebook's 1,000 validation images, mixed
+   precision), timed for a few epochs. A GPU machine without internet cannot download
+   CIFAR-10, so the images are generated ones of the same number and size: the GPU's work
+   per epoch is the same (CIFAR-10 adds the CPU time of converting its images to tensors as
+   they are read), and the accuracy says nothing about CIFAR-10 and is not kept.
+3. ``gpu_benchmark.json``: notebook 04's grid without `torch.compile`, all five depths.
 4. The compiled cells of the grid, ResNet-50 first (the network of the targets), added
    to ``gpu_benchmark.json`` in the time that is left.
+
+Give ``--budget-s`` a margin under the time the machine allows the whole command: the
+steps run in sessions of their own, so stopping this script from outside leaves them running.
 
 Then copy the two JSON files to ``resnet_lib/measured/`` and re-execute notebooks 04 and 05
 (``python3 tasks.py execute notebooks/04_gpu_performance.ipynb notebooks/05_training_and_pretrained.ipynb``).
@@ -47,14 +50,22 @@ def run_step(name: str, command: list[str], limit_s: float, log: Path) -> bool:
     with log.open("a", encoding="utf-8") as out:
         out.write(f"\n== {name}: {' '.join(command)}\n")
         out.flush()
-        # A session of its own, so that a time limit also stops the compiler workers it starts.
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        try:
+            # A session of its own, so that a time limit also stops the compiler workers it starts.
+            proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        except OSError as e:  # e.g. no nvidia-smi: this step is lost, the others still run
+            out.write(f"could not start: {e}\n")
+            print(f"   could not start: {e}", flush=True)
+            return False
         try:
             code = proc.wait(timeout=max(1.0, limit_s))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:  # it ended in the meantime
+                pass
             proc.wait()
             code = None
     seconds = time.perf_counter() - start
@@ -74,7 +85,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     from resnet_lib.training import AugmentedDataset, train
 
     # Notebook 05's settings for a GPU (its cell "The recipe, and a run that fits the machine").
-    run = dict(image_size=32, n_train=50_000, n_val=10_000, batch_size=128, lr=0.1, epochs=30)
+    run = dict(image_size=32, n_train=50_000, n_val=1000, batch_size=128, lr=0.1, epochs=30)
     if smoke:
         run.update(image_size=16, n_train=256, n_val=64, batch_size=32)
     device = pick_device(verbose=False)
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
         time_cifar_run(args.time_cifar, args.cifar_epochs, args.smoke)
         return
 
+    args.out = args.out.resolve()  # the steps run from the repository root
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "log.txt"
     deadline = time.perf_counter() + args.budget_s
@@ -138,18 +150,10 @@ def main(argv: list[str] | None = None) -> None:
         grid = bench + tiny + ["--modes", "fp32"]
         compiled = bench + tiny + ["--modes", "amp+cl", "--append"]  # compiling takes minutes on a CPU
     else:
+        # 3 timed rounds instead of 5: a GPU's timings vary little, and the machine's time is short.
+        bench += ["--rounds", "3"]
         grid = bench + ["--modes", "fp32", "channels_last", "amp+cl"]
-        compiled = bench + [
-            "--modes",
-            "amp+cl+compile",
-            "--depths",
-            "50",
-            "18",
-            "34",
-            "101",
-            "152",
-            "--append",
-        ]
+        compiled = bench + ["--modes", "amp+cl+compile", "--append", "--depths"] + "50 18 34 101 152".split()
     cifar = [python, str(Path(__file__).resolve()), str(args.out), "--cifar-epochs", str(args.cifar_epochs)]
     cifar += ["--time-cifar", str(args.out / "cifar_gpu_timing.json")] + ["--smoke"] * args.smoke
     versions = (

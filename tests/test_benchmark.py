@@ -153,6 +153,8 @@ def test_training_flops_are_counted_not_assumed():
         ("NVIDIA A100 80GB PCIe", "tf32", 156.0),
         ("NVIDIA L4", "fp16", 121.0),
         ("Tesla T4", "fp16", 65.0),
+        ("NVIDIA H200", "bf16", 989.5),
+        ("NVIDIA H200 NVL", "tf32", 417.5),
         ("Tesla T4", "bf16", None),  # Turing has no bf16 tensor cores
         ("NVIDIA L40S", "bf16", None),  # not in the table, and not an "L4"
         ("NVIDIA GeForce RTX 4090", "fp32", None),

@@ -41,3 +41,9 @@ def test_a_step_over_its_time_limit_is_stopped(tmp_path, capsys):
     ok = run_step("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"], 1, tmp_path / "log.txt")
     assert not ok and time.perf_counter() - start < 30
     assert "stopped at its time limit" in capsys.readouterr().out
+
+
+def test_a_step_that_cannot_start_is_lost_alone(tmp_path, capsys):
+    assert not run_step("missing", ["no-such-program-here"], 5, tmp_path / "log.txt")
+    assert "could not start" in capsys.readouterr().out
+    assert "could not start" in (tmp_path / "log.txt").read_text()
