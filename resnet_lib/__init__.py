@@ -44,7 +44,14 @@ from .models import (
     resnet101,
     resnet152,
 )
-from .pretrained import get_weights, load_torchvision_state_dict, offline_proof, pretrained_resnet, top_k
+from .pretrained import (
+    for_transfer,
+    get_weights,
+    load_torchvision_state_dict,
+    offline_proof,
+    pretrained_resnet,
+    top_k,
+)
 from .training import AugmentedDataset, evaluate, load_checkpoint, save_checkpoint, train
 
 # torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
@@ -67,6 +74,7 @@ __all__ = [
     "count_flops",
     "count_parameters",
     "evaluate",
+    "for_transfer",
     "get_weights",
     "gradient_norms",
     "image_data",

@@ -14,6 +14,8 @@ every key must match and every shape must fit, or loading fails loudly.
 - `pretrained_resnet`: the three together; `top_k`: the best classes of an image.
 - `offline_proof`: without a network, checks the same loading path on torchvision's
   randomly initialised ResNet saved to a file: both models give identical outputs.
+- `for_transfer`: a trained ResNet set up for a new task, by feature extraction (only a
+  new last layer learns) or fine-tuning (the last stage learns too).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .models import resnet18, resnet34, resnet50, resnet101, resnet152
 
 __all__ = [
     "download_state_dict",
+    "for_transfer",
     "get_weights",
     "load_torchvision_state_dict",
     "offline_proof",
@@ -172,3 +175,71 @@ def offline_proof(arch: str = "resnet50", seed: int = 0, image_size: int = 224) 
         "max_difference": (a - b).abs().max().item(),
         "identical": torch.equal(a, b),
     }
+
+
+#: What `for_transfer` leaves trainable in each mode (the rest is frozen).
+TRANSFER_MODES: dict[str, tuple[str, ...]] = {"features": ("fc",), "finetune": ("layer4", "fc")}
+
+
+def _frozen(bn: nn.BatchNorm2d) -> nn.Module:
+    """A FrozenBatchNorm2d holding `bn`'s learned scale and shift and its running statistics."""
+    from torchvision.ops import FrozenBatchNorm2d
+
+    frozen = FrozenBatchNorm2d(bn.num_features, eps=bn.eps).to(bn.running_mean.device)
+    with torch.no_grad():
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(frozen, name).copy_(getattr(bn, name))
+    return frozen
+
+
+def _freeze(module: nn.Module) -> None:
+    """No gradients for `module`'s parameters, and its BatchNorm layers frozen (in place)."""
+    module.requires_grad_(False)
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            setattr(module, name, _frozen(child))
+        else:
+            _freeze(child)
+
+
+def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> nn.Module:
+    """Set a trained ResNet up for a new task: a new last layer, the rest frozen or not.
+
+    Two ways to reuse ImageNet features for other classes:
+
+    - ``"features"`` (feature extraction): the trained network is a fixed feature
+      extractor and only the new ``fc`` layer learns. Quick, and enough when the new
+      images resemble ImageNet's.
+    - ``"finetune"``: the last stage (``layer4``) learns too, so the most specific features
+      adapt to the new task; it needs more data and a small learning rate.
+
+    A frozen part must stay exactly as trained, BatchNorm included. A BatchNorm layer
+    without gradients would still normalise with each batch's statistics in train mode
+    and keep updating its running averages, so the frozen ones are replaced by
+    `torchvision.ops.FrozenBatchNorm2d`, which always uses the trained statistics.
+
+    Args:
+        model: A ResNet of this library or of torchvision, usually with trained weights.
+        num_classes: Number of classes of the new task.
+        mode: ``"features"`` or ``"finetune"`` (see `TRANSFER_MODES`).
+
+    Returns:
+        The same model, changed in place: ``fc`` is a new ``nn.Linear`` with `num_classes`
+        outputs.
+    """
+    if mode not in TRANSFER_MODES:
+        raise ValueError(f"mode must be one of {sorted(TRANSFER_MODES)}, got {mode!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if not isinstance(getattr(model, "fc", None), nn.Linear):
+        raise TypeError(f"model must be a ResNet with an nn.Linear layer `fc`, got {type(model).__name__}")
+    old = model.fc
+    model.fc = nn.Linear(old.in_features, num_classes).to(old.weight.device)
+    for name, child in model.named_children():
+        if name in TRANSFER_MODES[mode]:
+            continue
+        if isinstance(child, nn.BatchNorm2d):  # the stem's bn1
+            setattr(model, name, _frozen(child))
+        else:
+            _freeze(child)
+    return model

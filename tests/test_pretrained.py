@@ -6,8 +6,9 @@ import pytest
 import torch
 import torchvision
 
-from resnet_lib import pretrained
-from resnet_lib.pretrained import get_weights, load_torchvision_state_dict, offline_proof, top_k
+from resnet_lib import pretrained, resnet18, resnet50
+from resnet_lib.pretrained import for_transfer, get_weights, load_torchvision_state_dict, offline_proof, top_k
+from resnet_lib.training import train
 
 
 def test_offline_proof_gives_identical_outputs():
@@ -77,3 +78,53 @@ def test_unreachable_server_gives_none_quickly(monkeypatch, tmp_path):
     start = time.perf_counter()
     assert pretrained.pretrained_resnet("ResNet18_Weights.IMAGENET1K_V1", timeout=1.0) is None
     assert time.perf_counter() - start < 5
+
+
+def _trainable(model):
+    return {name for name, p in model.named_parameters() if p.requires_grad}
+
+
+@pytest.mark.parametrize("mode, trainable_stages", [("features", {"fc"}), ("finetune", {"layer4", "fc"})])
+def test_for_transfer_leaves_only_the_chosen_part_trainable(mode, trainable_stages):
+    model = for_transfer(resnet50(), num_classes=10, mode=mode)
+    assert {name.split(".")[0] for name in _trainable(model)} == trainable_stages
+    assert model.fc.out_features == 10
+    if mode == "features":
+        assert sum(p.numel() for p in model.parameters() if p.requires_grad) == 2048 * 10 + 10
+    frozen_bn = [m for m in model.modules() if isinstance(m, torchvision.ops.FrozenBatchNorm2d)]
+    live_bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(frozen_bn) + len(live_bn) == 53 and (len(live_bn) == 0) == (mode == "features")
+
+
+def test_frozen_part_keeps_its_function_and_statistics_while_training():
+    torch.manual_seed(0)
+    original = resnet18().eval()
+    with torch.no_grad():  # trained-looking BatchNorm statistics, not the initial 0 and 1
+        for m in original.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    model = for_transfer(load_torchvision_state_dict(original.state_dict(), "resnet18"), 3, "features")
+    frozen = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("fc.")}
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 3, (8,))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+    train(model, loader, epochs=2, lr=0.1, progress=False, device="cpu")
+    after = model.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in frozen.items())  # BatchNorm statistics included
+    # In eval mode the frozen backbone computes what the original network computes.
+    features = {}
+    for net, key in ((original, "original"), (model.eval(), "transfer")):
+        net.avgpool.register_forward_hook(lambda mod, inp, out, key=key: features.__setitem__(key, out))
+        net(x)
+    torch.testing.assert_close(features["transfer"], features["original"])
+
+
+def test_for_transfer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="mode must be one of \\['features', 'finetune'\\], got 'all'"):
+        for_transfer(resnet18(), 5, mode="all")
+    with pytest.raises(ValueError, match="num_classes must be a positive int, got 0"):
+        for_transfer(resnet18(), 0)
+    with pytest.raises(
+        TypeError, match="model must be a ResNet with an nn.Linear layer `fc`, got Sequential"
+    ):
+        for_transfer(torch.nn.Sequential(torch.nn.Linear(2, 2)), 5)
