@@ -88,10 +88,11 @@ def peak_tflops(device_name: str, precision: str) -> float | None:
 def amp_dtype(device: torch.device) -> str:
     """The mixed-precision format for `device`: "bf16" where it runs natively, else "fp16"."""
     if device.type == "cuda":
+        if torch.version.hip is not None:  # AMD GPUs: PyTorch's own check
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         # NVIDIA's tensor cores do bf16 from Ampere on (compute capability 8.0); older GPUs,
-        # such as Colab's T4 (7.5), can only emulate it, slowly. AMD GPUs (ROCm) have it.
-        native = torch.version.hip is not None or torch.cuda.get_device_capability(device) >= (8, 0)
-        return "bf16" if native else "fp16"
+        # such as Colab's T4 (7.5), can only emulate it, slowly.
+        return "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp16"
     return "fp16" if device.type == "mps" else "bf16"
 
 
@@ -184,9 +185,12 @@ def default_grid(device: torch.device, full: bool = True) -> list[BenchConfig]:
     """The grid for `device`.
 
     Args:
-        device: `GPU_GRID` on CUDA (a batch that does not fit is halved while running),
-            `MPS_GRID` on Apple GPUs, `CPU_GRID` elsewhere.
+        device: Where the grid will run.
         full: On CUDA, ``False`` gives `QUICK_GPU_GRID` instead of `GPU_GRID`.
+
+    Returns:
+        The cells of `GPU_GRID` on CUDA (a batch that does not fit is halved while
+        running), of `MPS_GRID` on Apple GPUs and of `CPU_GRID` elsewhere.
     """
     _one_of("full", full, (False, True))
     grid = {"cuda": GPU_GRID if full else QUICK_GPU_GRID, "mps": MPS_GRID}.get(device.type, CPU_GRID)
@@ -493,6 +497,38 @@ def _cell(row: dict) -> tuple:
     return tuple(row[k] for k in ("depth", "impl", "precision", "channels_last", "compile", "image_size"))
 
 
+_SAME = ("device", "torch", "torchvision", "cuda")  # what rows of one results file share
+
+
+def _measured_on(device: torch.device) -> dict:
+    import torchvision
+
+    return {
+        "device": device_description(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "cuda": torch.version.cuda,
+    }
+
+
+def check_appendable(path: str | Path, device: torch.device) -> None:
+    """Raise ValueError if `path` holds results of another device or other versions.
+
+    The command line calls it before measuring anything, so that ``--append`` onto the
+    wrong file fails at once rather than after the first cells.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    old, new = load_results(path), _measured_on(device)
+    if any(old.get(k) != new[k] for k in _SAME):
+        raise ValueError(
+            f"path {str(path)!r} holds results of {', '.join(str(old.get(k)) for k in _SAME)}; "
+            f"not appending rows of {', '.join(str(new[k]) for k in _SAME)}"
+        )
+
+
 def save_results(
     rows: Sequence[dict], path: str | Path, device: torch.device | None = None, append: bool = False
 ) -> Path:
@@ -505,31 +541,15 @@ def save_results(
         append: Keep the rows already in `path` (which must come from the same device
             and versions); a cell measured again replaces its old row.
     """
-    import torchvision
-
     if not rows:
         raise ValueError("rows must hold at least one result; got none")
     device = device or pick_device(verbose=False)
-    results = {
-        "device": device_description(device),
-        "device_type": device.type,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "cuda": torch.version.cuda,
-        "date": datetime.date.today().isoformat(),
-        "rows": list(rows),
-    }
+    results = {**_measured_on(device), "date": datetime.date.today().isoformat(), "rows": list(rows)}
     path = Path(path)
     if append and path.exists():
-        old = load_results(path)
-        same = ("device", "torch", "torchvision", "cuda")
-        if any(old.get(k) != results[k] for k in same):
-            raise ValueError(
-                f"path {str(path)!r} holds results of {', '.join(str(old.get(k)) for k in same)}; "
-                f"not appending rows of {', '.join(str(results[k]) for k in same)}"
-            )
+        check_appendable(path, device)
         new_cells = {_cell(r) for r in rows}
-        results["rows"] = [r for r in old["rows"] if _cell(r) not in new_cells] + list(rows)
+        results["rows"] = [r for r in load_results(path)["rows"] if _cell(r) not in new_cells] + list(rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write a new file, then rename it over the old one: a run killed while writing
     # (a time limit) leaves the previous version whole.
@@ -688,6 +708,8 @@ def main(argv: list[str] | None = None) -> None:
         args.image_size or configs[0].image_size,
         device,
     )
+    if args.append and args.out is not None:
+        check_appendable(args.out, device)
     print(f"{len(configs)} cells on {device_description(device)}, torch {torch.__version__}", flush=True)
     print(format_rows([]), flush=True)
     measured: list[dict] = []

@@ -50,9 +50,16 @@ def synchronize(device: torch.device) -> None:
 def cuda_peak_memory(step: Callable[[], None], device: torch.device) -> int:
     """Bytes at the peak of PyTorch's CUDA allocator during one call of `step`.
 
-    Counts everything allocated at that moment, also what was there before the call
-    (weights, gradients, other models): subtract `torch.cuda.memory_allocated()` taken
-    before, to keep only what `step` adds.
+    The peak counts everything allocated at that moment, also what was there before the
+    call (weights, gradients, other models): subtract `torch.cuda.memory_allocated()`
+    taken before, to keep only what `step` adds.
+
+    Args:
+        step: The work to measure, e.g. ``lambda: train_step(model, x)``.
+        device: The CUDA device `step` runs on.
+
+    Returns:
+        The peak of allocated bytes, as `torch.cuda.max_memory_allocated` reports it.
     """
     synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
@@ -114,9 +121,10 @@ def compare_training_step(
         name: benchmark.Timer("step(model, x)", globals={"step": _training_step, "model": m, "x": x})
         for name, m in models.items()
     }
-    for timer in timers.values():
+    for model in models.values():
         for _ in range(warmup):
-            timer.timeit(1)
+            _training_step(model, x)
+    synchronize(x.device)
     times: dict[str, list[float]] = {name: [] for name in models}
     names = list(models)
     for r in range(rounds):

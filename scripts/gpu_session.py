@@ -3,8 +3,9 @@
     python3 scripts/gpu_session.py OUT              # on a CUDA machine, within --budget-s seconds
     python3 scripts/gpu_session.py OUT --smoke      # seconds on a CPU: every step runs, tiny
 
-It needs only PyTorch and torchvision (no virtual environment, no download), so it runs
-on a bare GPU machine from a copy of the repository, with whatever PyTorch is there.
+It needs only the library's own dependencies (PyTorch, torchvision, numpy, matplotlib,
+tqdm): no virtual environment, no Jupyter, no download. So it runs on a bare GPU machine
+from a copy of the repository, with whatever PyTorch is there.
 Each step runs in its own process under its own time limit: a step that fails or runs
 out of time costs only itself, and the grid writes its file after every group of cells.
 In this order (the short and the most important steps first):
@@ -13,9 +14,10 @@ In this order (the short and the most important steps first):
 2. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 50,000
    training images of 32x32 per epoch and the notebook's 1,000 validation images, mixed
    precision), timed for a few epochs. A GPU machine without internet cannot download
-   CIFAR-10, so the images are generated ones of the same number and size: the GPU's work
-   per epoch is the same (CIFAR-10 adds the CPU time of converting its images to tensors as
-   they are read), and the accuracy says nothing about CIFAR-10 and is not kept.
+   CIFAR-10, so the images are generated ones of the same number and size. The GPU's work
+   per epoch is the same, but CIFAR-10 adds CPU time this leaves out (its images are
+   converted to tensors one by one as they are read), so for CIFAR-10 the time is a lower
+   bound; the accuracy says nothing about CIFAR-10 and is not kept.
 3. ``gpu_benchmark.json``: notebook 04's grid without `torch.compile`, all five depths.
 4. The compiled cells of the grid, ResNet-50 first (the network of the targets), added
    to ``gpu_benchmark.json`` in the time that is left.
@@ -133,8 +135,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--budget-s", type=float, default=540, help="seconds for all steps together")
     p.add_argument("--smoke", action="store_true", help="a tiny version of every step, for a CPU (tests)")
     p.add_argument("--cifar-epochs", type=int, default=3, help="epochs of notebook 05's GPU run to time")
-    p.add_argument("--time-cifar", type=Path, help=argparse.SUPPRESS)  # step 3, in its own process
+    p.add_argument("--time-cifar", type=Path, help=argparse.SUPPRESS)  # step 2, in its own process
     args = p.parse_args(argv)
+    if args.cifar_epochs < 2:  # the first epoch also warms up: notebook 05 takes the median of the others
+        p.error(f"--cifar-epochs must be at least 2, got {args.cifar_epochs}")
     if args.time_cifar is not None:
         time_cifar_run(args.time_cifar, args.cifar_epochs, args.smoke)
         return

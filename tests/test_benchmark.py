@@ -111,6 +111,11 @@ def test_append_refuses_results_of_another_device_or_version(tiny_rows, tmp_path
     path.write_text(json.dumps({**results, "device": "NVIDIA H100 80GB HBM3"}))
     with pytest.raises(ValueError, match="holds results of NVIDIA H100 80GB HBM3"):
         save_results(rows, path, CPU, append=True)
+    # The command line refuses before it measures anything.
+    with pytest.raises(ValueError, match="holds results of NVIDIA H100 80GB HBM3"):
+        main(
+            ["--grid", "--device", "cpu", "--depths", "18", "--modes", "fp32", "--out", str(path), "--append"]
+        )
 
 
 def test_table_and_plot(tiny_rows):
