@@ -18,7 +18,6 @@ import argparse
 import datetime
 import gc
 import json
-import statistics
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -26,11 +25,17 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils import benchmark
 
 from .device import pick_device, seed_everything
 from .inspection import saved_tensor_bytes
-from .timing import _one_of, _positive_int, cuda_peak_memory, parity_benchmark, synchronize
+from .timing import (
+    _one_of,
+    _positive_int,
+    cuda_peak_memory,
+    interleaved_medians,
+    parity_benchmark,
+    synchronize,
+)
 
 DEPTHS: tuple[int, ...] = (18, 34, 50, 101, 152)
 IMPLEMENTATIONS: tuple[str, ...] = ("resnet_lib", "torchvision")
@@ -193,8 +198,11 @@ def default_grid(device: torch.device, full: bool = True) -> list[BenchConfig]:
         running), of `MPS_GRID` on Apple GPUs and of `CPU_GRID` elsewhere.
     """
     _one_of("full", full, (False, True))
-    grid = {"cuda": GPU_GRID if full else QUICK_GPU_GRID, "mps": MPS_GRID}.get(device.type, CPU_GRID)
-    return grid_configs(device=device, **grid)
+    return grid_configs(device=device, **_grid_for(device, full))
+
+
+def _grid_for(device: torch.device, full: bool = True) -> dict:
+    return {"cuda": GPU_GRID if full else QUICK_GPU_GRID, "mps": MPS_GRID}.get(device.type, CPU_GRID)
 
 
 def _build_models(
@@ -344,16 +352,8 @@ def _time_group(
             runner.infer_step()
         memory[cfg.impl] = runner.train_memory(baseline)
 
-    times: dict[tuple[str, str], list[float]] = {}
-    for phase in ("train", "infer"):
-        timers = {
-            impl: benchmark.Timer("step()", globals={"step": getattr(r, f"{phase}_step")})
-            for impl, r in runners.items()
-        }
-        impls = list(runners)
-        for r in range(rounds):
-            for impl in impls if r % 2 == 0 else reversed(impls):  # A B, B A, A B, ...
-                times.setdefault((impl, phase), []).append(timers[impl].timeit(steps_per_round).median)
+    train = interleaved_medians({impl: r.train_step for impl, r in runners.items()}, rounds, steps_per_round)
+    infer = interleaved_medians({impl: r.infer_step for impl, r in runners.items()}, rounds, steps_per_round)
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     peak_format = cfg0.precision
@@ -364,8 +364,7 @@ def _time_group(
     peak = peak_tflops(name, peak_format) if name else None
     rows = []
     for cfg in configs:
-        train_s = statistics.median(times[cfg.impl, "train"])
-        infer_s = statistics.median(times[cfg.impl, "infer"])
+        train_s, infer_s = train[cfg.impl], infer[cfg.impl]
         train_tflops = step_flops * cfg.batch_size / train_s / 1e12
         infer_tflops = forward_flops * cfg.batch_size / infer_s / 1e12
         mem, kind = memory[cfg.impl]
@@ -698,14 +697,12 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     device = device or pick_device()
-    configs = default_grid(device)
-    depths = args.depths or sorted({c.depth for c in configs})
-    modes = args.modes or [m for m in MODES if any(c.mode == _mode_label(m, device) for c in configs)]
+    grid = _grid_for(device)
     configs = grid_configs(
-        depths,
-        modes,
-        args.batch_size or configs[0].batch_size,
-        args.image_size or configs[0].image_size,
+        args.depths or grid["depths"],
+        args.modes or grid["modes"],
+        args.batch_size or grid["batch_size"],
+        args.image_size or grid["image_size"],
         device,
     )
     if args.append and args.out is not None:
@@ -727,13 +724,6 @@ def main(argv: list[str] | None = None) -> None:
         )
     if args.out is not None:
         print(f"wrote {args.out}")
-
-
-def _mode_label(mode: str, device: torch.device) -> str:
-    mixed, channels_last, compiled = MODES[mode]
-    return BenchConfig(
-        precision=amp_dtype(device) if mixed else "fp32", channels_last=channels_last, compile=compiled
-    ).mode
 
 
 if __name__ == "__main__":

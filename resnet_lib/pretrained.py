@@ -192,13 +192,15 @@ def _frozen(bn: nn.BatchNorm2d) -> nn.Module:
     return frozen
 
 
-def _freeze(module: nn.Module) -> None:
-    """No gradients for `module`'s parameters, and its BatchNorm layers frozen (in place)."""
-    module.requires_grad_(False)
+def _freeze(module: nn.Module, keep: tuple[str, ...] = ()) -> None:
+    """Freeze `module`'s children but those named in `keep`: no gradients, BatchNorm frozen."""
     for name, child in module.named_children():
+        if name in keep:
+            continue
         if isinstance(child, nn.BatchNorm2d):
             setattr(module, name, _frozen(child))
         else:
+            child.requires_grad_(False)
             _freeze(child)
 
 
@@ -235,11 +237,5 @@ def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> 
         raise TypeError(f"model must be a ResNet with an nn.Linear layer `fc`, got {type(model).__name__}")
     old = model.fc
     model.fc = nn.Linear(old.in_features, num_classes).to(old.weight.device)
-    for name, child in model.named_children():
-        if name in TRANSFER_MODES[mode]:
-            continue
-        if isinstance(child, nn.BatchNorm2d):  # the stem's bn1
-            setattr(model, name, _frozen(child))
-        else:
-            _freeze(child)
+    _freeze(model, keep=TRANSFER_MODES[mode])
     return model

@@ -14,6 +14,7 @@ The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.benchmark`.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import sys
@@ -94,6 +95,25 @@ def _step_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     return saved_tensor_bytes(model, x), "memory saved for backward"
 
 
+def interleaved_medians(
+    steps: dict[str, Callable[[], None]], rounds: int, steps_per_round: int
+) -> dict[str, float]:
+    """Median seconds per call of each step, timed in alternating order (A B, B A, ...).
+
+    Args:
+        steps: Name -> a function doing one step (already warmed up).
+        rounds: Timed rounds per step; the result is the median over rounds.
+        steps_per_round: Calls of the step in one timed round (`Timer.timeit`).
+    """
+    timers = {name: benchmark.Timer("step()", globals={"step": step}) for name, step in steps.items()}
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else reversed(names):  # a drift affects both alike
+            times[name].append(timers[name].timeit(steps_per_round).median)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def compare_training_step(
     models: dict[str, nn.Module],
     x: torch.Tensor,
@@ -117,24 +137,13 @@ def compare_training_step(
         raise ValueError(
             f"need rounds >= 1, steps_per_round >= 1, warmup >= 0; got {rounds}, {steps_per_round}, {warmup}"
         )
-    timers = {
-        name: benchmark.Timer("step(model, x)", globals={"step": _training_step, "model": m, "x": x})
-        for name, m in models.items()
-    }
     for model in models.values():
         for _ in range(warmup):
             _training_step(model, x)
     synchronize(x.device)
-    times: dict[str, list[float]] = {name: [] for name in models}
-    names = list(models)
-    for r in range(rounds):
-        for name in names if r % 2 == 0 else reversed(names):  # A B, B A, A B, ...
-            times[name].append(timers[name].timeit(steps_per_round).median)
-    stats = {}
-    for name, m in models.items():
-        memory, kind = _step_memory(m, x)
-        stats[name] = StepStats(statistics.median(times[name]), memory, kind)
-    return stats
+    steps = {name: functools.partial(_training_step, m, x) for name, m in models.items()}
+    seconds = interleaved_medians(steps, rounds, steps_per_round)
+    return {name: StepStats(seconds[name], *_step_memory(m, x)) for name, m in models.items()}
 
 
 def parity_benchmark(

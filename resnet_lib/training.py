@@ -117,7 +117,7 @@ def evaluate(
     return total_loss / count, correct / count
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def unwrap(model: nn.Module) -> nn.Module:
     """The model inside a DistributedDataParallel (or DataParallel) wrapper; else the model."""
     return getattr(model, "module", model)
 
@@ -229,7 +229,7 @@ def save_checkpoint(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {"format": CHECKPOINT_FORMAT, "model": _unwrap(model).state_dict(), **state}
+    checkpoint = {"format": CHECKPOINT_FORMAT, "model": unwrap(model).state_dict(), **state}
     if optimizer is not None:
         checkpoint["optimizer"] = optimizer.state_dict()
     partial = path.with_name(path.name + ".partial")
@@ -260,7 +260,7 @@ def load_checkpoint(
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise ValueError(f"{str(path)!r} is not a checkpoint of save_checkpoint (no 'model' entry)")
     if model is not None:
-        _unwrap(model).load_state_dict(checkpoint["model"], strict=True)
+        unwrap(model).load_state_dict(checkpoint["model"], strict=True)
     if optimizer is not None:
         if "optimizer" not in checkpoint:
             raise ValueError(f"{str(path)!r} holds no optimizer state")
@@ -371,7 +371,7 @@ def train(
                 f"the checkpoint was saved by a run with {saved.get('run')}, this one has {run}: "
                 "resume with the same loader, epochs, max_steps, lr and schedule"
             )
-        _unwrap(model).load_state_dict(saved["model"], strict=True)
+        unwrap(model).load_state_dict(saved["model"], strict=True)
         optimizer.load_state_dict(saved["optimizer"])
         scaler.load_state_dict(saved["scaler"])
         step = skip = saved["step"]
@@ -447,7 +447,7 @@ def train(
                 history["train_loss"].append(loss_sum / seen)
                 history["train_acc"].append(correct / seen)
                 if val_loader is not None:
-                    val_loss, val_acc = evaluate(_unwrap(model), val_loader, device)
+                    val_loss, val_acc = evaluate(unwrap(model), val_loader, device)
                     history["val_loss"].append(val_loss)
                     history["val_acc"].append(val_acc)
                 save([0.0, 0, 0])

@@ -81,6 +81,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     import torch
     import torchvision
 
+    from resnet_lib.benchmark import device_description
     from resnet_lib.cifar import cifar_resnet
     from resnet_lib.data import image_data, make_loaders
     from resnet_lib.device import pick_device, seed_everything
@@ -112,7 +113,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     )
     seconds = [round(b - a, 3) for a, b in zip(ends, ends[1:])]
     result = {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else device.type,
+        "device": device_description(device),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "date": datetime.date.today().isoformat(),

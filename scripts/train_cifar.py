@@ -37,6 +37,7 @@ from resnet_lib.training import (
     load_checkpoint,
     setup_distributed,
     train,
+    unwrap,
 )
 
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         if world_size > 1:
             # DDP copies rank 0's buffers (BatchNorm's running statistics) to the other ranks at the
             # start of every forward pass; the last step's update is local, so copy them once more.
-            for buffer in getattr(model, "module", model).buffers():
+            for buffer in unwrap(model).buffers():
                 torch.distributed.broadcast(buffer, src=0)
         if main_process:
             tenth = max(1, len(history["step_loss"]) // 10)
@@ -165,9 +166,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"checkpoint: {args.checkpoint}")
         if args.save_rank_weights is not None:
             args.save_rank_weights.mkdir(parents=True, exist_ok=True)
-            torch.save(
-                getattr(model, "module", model).state_dict(), args.save_rank_weights / f"rank{rank}.pt"
-            )
+            torch.save(unwrap(model).state_dict(), args.save_rank_weights / f"rank{rank}.pt")
     except BaseException:
         cleanup_distributed()
         raise
