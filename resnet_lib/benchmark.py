@@ -26,11 +26,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._validation import check_int, check_one_of
 from .device import pick_device, seed_everything
 from .inspection import saved_tensor_bytes
 from .timing import (
-    _one_of,
-    _positive_int,
     cuda_peak_memory,
     interleaved_medians,
     parity_benchmark,
@@ -82,7 +81,7 @@ def peak_tflops(device_name: str, precision: str) -> float | None:
     """
     import re
 
-    _one_of("precision", precision, ("bf16", "fp16", "tf32", "fp32"))
+    check_one_of("precision", precision, ("bf16", "fp16", "tf32", "fp32"))
     for key, peaks in PEAK_TFLOPS:
         # Whole words only: "L4" must not match "NVIDIA L40S".
         if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", device_name, re.IGNORECASE):
@@ -125,13 +124,13 @@ class BenchConfig:
     impl: str = "resnet_lib"
 
     def __post_init__(self) -> None:
-        _one_of("depth", self.depth, DEPTHS)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("image_size", self.image_size)
-        _one_of("precision", self.precision, PRECISIONS)
-        _one_of("channels_last", self.channels_last, (False, True))
-        _one_of("compile", self.compile, (False, True))
-        _one_of("impl", self.impl, IMPLEMENTATIONS)
+        check_one_of("depth", self.depth, DEPTHS)
+        check_int("batch_size", self.batch_size)
+        check_int("image_size", self.image_size)
+        check_one_of("precision", self.precision, PRECISIONS)
+        check_one_of("channels_last", self.channels_last, (False, True))
+        check_one_of("compile", self.compile, (False, True))
+        check_one_of("impl", self.impl, IMPLEMENTATIONS)
 
     @property
     def mode(self) -> str:
@@ -153,7 +152,7 @@ def grid_configs(
     configs = []
     for depth in depths:
         for mode in modes:
-            _one_of("mode", mode, MODES)
+            check_one_of("mode", mode, MODES)
             mixed, channels_last, compiled = MODES[mode]
             for impl in impls:
                 configs.append(
@@ -197,7 +196,7 @@ def default_grid(device: torch.device, full: bool = True) -> list[BenchConfig]:
         The cells of `GPU_GRID` on CUDA (a batch that does not fit is halved while
         running), of `MPS_GRID` on Apple GPUs and of `CPU_GRID` elsewhere.
     """
-    _one_of("full", full, (False, True))
+    check_one_of("full", full, (False, True))
     return grid_configs(device=device, **_grid_for(device, full))
 
 
@@ -438,10 +437,9 @@ def run_grid(
     configs = list(configs)
     if not configs or not all(isinstance(c, BenchConfig) for c in configs):
         raise ValueError(f"configs must be a non-empty sequence of BenchConfig; got {configs!r}")
-    _positive_int("rounds", rounds)
-    _positive_int("steps_per_round", steps_per_round)
-    if not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an int >= 0; got {warmup!r}")
+    check_int("rounds", rounds)
+    check_int("steps_per_round", steps_per_round)
+    check_int("warmup", warmup, minimum=0)
     device = device or pick_device(verbose=False)
 
     groups: dict[BenchConfig, list[BenchConfig]] = {}

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ._validation import check_int
 from .data import _reachable
 from .models import resnet18, resnet34, resnet50, resnet101, resnet152
 
@@ -231,8 +232,7 @@ def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> 
     """
     if mode not in TRANSFER_MODES:
         raise ValueError(f"mode must be one of {sorted(TRANSFER_MODES)}, got {mode!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    check_int("num_classes", num_classes)
     if not isinstance(getattr(model, "fc", None), nn.Linear):
         raise TypeError(f"model must be a ResNet with an nn.Linear layer `fc`, got {type(model).__name__}")
     old = model.fc

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ._validation import check_int
 from .inspection import count_flops, count_parameters, model_receptive_field, saved_tensor_bytes, trace_layers
 from .models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet
 
@@ -325,8 +326,7 @@ def model_stats(model: ResNet, image_size: int = 224, batch_size: int = 1) -> Mo
         batch_size: Images in the batch whose activation memory is measured.
     """
     depth = _depth_of(model)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     device = next(model.parameters()).device
     flops = count_flops(model, (1, model.in_channels, image_size, image_size))
 

@@ -18,26 +18,16 @@ import functools
 import os
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.utils import benchmark
 
+from ._validation import check_int
 from .device import pick_device, seed_everything
 from .inspection import saved_tensor_bytes
-
-
-def _one_of(name: str, value: object, allowed: Iterable[object]) -> None:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-
-
-def _positive_int(name: str, value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
 
 
 def synchronize(device: torch.device) -> None:
@@ -184,7 +174,7 @@ def profile_step(step: Callable[[], None], device: torch.device, row_limit: int 
     """
     from torch.profiler import ProfilerActivity, profile
 
-    _positive_int("row_limit", row_limit)
+    check_int("row_limit", row_limit)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     # The profiler's C++ side writes start/stop lines (and, without a GPU, an error about
     # it) straight to file descriptor 2; they say nothing about the step, so silence them.

@@ -29,6 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from ._validation import check_int
+
 __all__ = [
     "AugmentedDataset",
     "cleanup_distributed",
@@ -180,8 +182,7 @@ class AugmentedDataset(Dataset):
     """
 
     def __init__(self, dataset: Dataset, padding: int = 4, flip: bool = True) -> None:
-        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"padding must be an int >= 0, got {padding!r}")
+        check_int("padding", padding, minimum=0)
         self.dataset, self.padding, self.flip = dataset, padding, flip
 
     def __len__(self) -> int:
@@ -328,8 +329,7 @@ def train(
         mode; the val lists stay empty without a val_loader). A resumed run returns
         the whole run's history, the saved part included.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    check_int("epochs", epochs)
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
     if schedule not in SCHEDULES:
