@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from .arithmetic import _check_ints
 from .blocks import BasicBlock, conv3x3, projection_shortcut
-from .models import init_weights
+from .models import check_input, init_weights
 
 __all__ = ["CIFAR_DEPTHS", "CifarResNet", "PadShortcut", "PlainBlock", "cifar_resnet"]
 
@@ -153,10 +153,7 @@ class CifarResNet(nn.Module):
         return nn.Sequential(*stage)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"expected an input of shape (batch, {self.in_channels}, height, width), got {tuple(x.shape)}"
-            )
+        check_input(x, self.in_channels)
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))
         return self.fc(self.avgpool(x).flatten(1))

@@ -4,7 +4,7 @@
   seed (no download, a fraction of a second). A small CNN learns it in a few hundred
   steps, so short runs on a CPU still show learning curves.
 - `load_cifar10`: CIFAR-10 through torchvision, normalised with its channel means
-  and standard deviations (optionally with the paper's augmentation).
+  and standard deviations (augmentation is `training.AugmentedDataset`'s job).
 - `image_data`: CIFAR-10 when it is on disk or can be downloaded, else the
   generated set; it says in one printed line which one it used.
 - `make_loaders`: seeded DataLoaders, so a run sees the same batches every time.
@@ -148,16 +148,12 @@ def make_shapes(
     )
 
 
-def load_cifar10(
-    root: str = "data", download: bool = True, augment: bool = False, image_size: int = 32
-) -> tuple[Dataset, Dataset]:
+def load_cifar10(root: str = "data", download: bool = True, image_size: int = 32) -> tuple[Dataset, Dataset]:
     """CIFAR-10's 50,000 training and 10,000 test images, normalised per channel.
 
     Args:
         root: Folder that holds (or will hold) ``cifar-10-batches-py``.
         download: Download the 170 MB archive if it is not in ``root`` yet.
-        augment: Add the paper's augmentation to the training set: pad by 4,
-            random 32x32 crop, random horizontal flip.
         image_size: Resize to this size (32 keeps the originals).
 
     Returns:
@@ -167,11 +163,9 @@ def load_cifar10(
 
     resize = [] if image_size == 32 else [transforms.Resize(image_size, antialias=True)]
     finish = [transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)]
-    augmentation = (
-        [transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip()] if augment else []
-    )
+    # No augmentation here: training.AugmentedDataset adds it, for CIFAR-10 and generated images alike.
     train = datasets.CIFAR10(
-        root, train=True, download=download, transform=transforms.Compose(augmentation + resize + finish)
+        root, train=True, download=download, transform=transforms.Compose(resize + finish)
     )
     test = datasets.CIFAR10(
         root, train=False, download=download, transform=transforms.Compose(resize + finish)

@@ -53,6 +53,14 @@ def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
                 nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
 
 
+def check_input(x: Tensor, in_channels: int) -> None:
+    """Fail with a readable message before conv2d fails with a cryptic one."""
+    if x.dim() != 4 or x.shape[1] != in_channels:
+        raise ValueError(
+            f"expected an input of shape (batch, {in_channels}, height, width), got {tuple(x.shape)}"
+        )
+
+
 class ResNet(nn.Module):
     """A ResNet for ImageNet-sized inputs (224x224 gives a 7x7 map before pooling).
 
@@ -124,15 +132,8 @@ class ResNet(nn.Module):
         self._width = out_channels
         return nn.Sequential(*stage)
 
-    def _check_input(self, x: Tensor) -> None:
-        # Fail with a readable message before conv2d fails with a cryptic one.
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"expected an input of shape (batch, {self.in_channels}, height, width), got {tuple(x.shape)}"
-            )
-
     def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+        check_input(x, self.in_channels)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = self.avgpool(x).flatten(1)

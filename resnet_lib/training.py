@@ -421,9 +421,10 @@ def train(
                 if step == 0:
                     _check_outputs(logits, labels)
                 loss = F.cross_entropy(logits.float(), labels)
-                if not torch.isfinite(loss):
+                value = loss.item()  # one wait for the GPU per step, not one per use
+                if not math.isfinite(value):
                     raise FloatingPointError(
-                        f"the loss is {loss.item()} at step {step}: try a smaller lr or a warm-up"
+                        f"the loss is {value} at step {step}: try a smaller lr or a warm-up"
                     )
 
                 optimizer.zero_grad(set_to_none=True)
@@ -431,14 +432,14 @@ def train(
                 scaler.step(optimizer)
                 scaler.update()
 
-                history["step_loss"].append(loss.item())
+                history["step_loss"].append(value)
                 history["lr"].append(optimizer.param_groups[0]["lr"])
-                loss_sum += loss.item() * len(labels)
+                loss_sum += value * len(labels)
                 correct += (logits.argmax(1) == labels).sum().item()
                 seen += len(labels)
                 step += 1
                 bar.update()
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                bar.set_postfix(loss=f"{value:.3f}", refresh=False)
                 if step in (total_steps, stop_at_step):
                     break  # before the loader draws another batch (and random crops)
             if skip:  # the whole epoch was replayed

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from notebook_files import write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -88,8 +89,7 @@ def execute(path: Path, timeout: int = 600, refresh_timings: bool = False) -> fl
     if not refresh_timings:
         keep_timings(stored, nb)
     nbformat.validate(nb)
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        nbformat.write(nb, f)
+    write_notebook(nb, path)
     return seconds
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from notebook_files import render
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -45,12 +46,6 @@ def student_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
                 if "execution_count" in out:
                     out.execution_count = count
     return nb
-
-
-def render(nb: nbformat.NotebookNode) -> str:
-    """The file's text, exactly as nbformat.write (and so the execute script) writes it."""
-    text = nbformat.writes(nb)
-    return text if text.endswith("\n") else text + "\n"
 
 
 def main() -> int:

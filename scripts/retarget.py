@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import nbformat
+from notebook_files import write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "[tool.resnets-from-scratch]"
@@ -75,8 +76,7 @@ def retarget(github: str, branch: str, root: Path = ROOT) -> list[Path]:
             touched |= new != cell.source
             cell.source = new
         if touched:
-            with open(path, "w", encoding="utf-8", newline="\n") as f:
-                nbformat.write(nb, f)
+            write_notebook(nb, path)
             changed.append(path)
     return changed
 

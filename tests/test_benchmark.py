@@ -30,7 +30,7 @@ CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
-def tiny_rows():
+def tiny_grid():
     before = (
         torch.are_deterministic_algorithms_enabled(),
         torch.is_deterministic_algorithms_warn_only_enabled(),
@@ -46,8 +46,12 @@ def tiny_rows():
     return rows, settings
 
 
+@pytest.fixture(scope="module")
+def tiny_rows(tiny_grid):
+    return tiny_grid[0]
+
+
 def test_tiny_grid_rows(tiny_rows):
-    tiny_rows = tiny_rows[0]
     assert [(r["impl"], r["mode"]) for r in tiny_rows] == [
         ("resnet_lib", "fp32"),
         ("torchvision", "fp32"),
@@ -68,15 +72,14 @@ def test_tiny_grid_rows(tiny_rows):
     assert [(p["depth"], p["mode"]) for p in parity(tiny_rows)] == [(18, "fp32"), (18, "bf16+cl")]
 
 
-def test_grid_restores_determinism_settings(tiny_rows):
+def test_grid_restores_determinism_settings(tiny_grid):
     # seed_everything (run by the notebooks) turns deterministic algorithms on; the grid
     # switches them off while it runs and must put them back.
-    assert tiny_rows[1] == (True, True)
+    assert tiny_grid[1] == (True, True)
     assert not torch.backends.cudnn.benchmark
 
 
 def test_results_json_round_trip(tiny_rows, tmp_path):
-    tiny_rows = tiny_rows[0]
     path = save_results(tiny_rows, tmp_path / "sub" / "grid.json", CPU)
     results = load_results(path)
     assert results["rows"] == json.loads(json.dumps(tiny_rows))
@@ -90,7 +93,7 @@ def test_results_json_round_trip(tiny_rows, tmp_path):
 
 
 def test_append_keeps_earlier_rows_and_replaces_cells_measured_again(tiny_rows, tmp_path):
-    rows = tiny_rows[0]
+    rows = tiny_rows
     path = tmp_path / "grid.json"
     save_results(rows[:2], path, CPU)
     again = {**rows[1], "train_img_s": 123.0}  # the torchvision fp32 cell, measured again
@@ -105,7 +108,7 @@ def test_append_keeps_earlier_rows_and_replaces_cells_measured_again(tiny_rows, 
 
 
 def test_append_refuses_results_of_another_device_or_version(tiny_rows, tmp_path):
-    rows = tiny_rows[0]
+    rows = tiny_rows
     path = save_results(rows, tmp_path / "grid.json", CPU)
     results = load_results(path)
     path.write_text(json.dumps({**results, "device": "NVIDIA H100 80GB HBM3"}))
@@ -119,7 +122,6 @@ def test_append_refuses_results_of_another_device_or_version(tiny_rows, tmp_path
 
 
 def test_table_and_plot(tiny_rows):
-    tiny_rows = tiny_rows[0]
     table = format_rows(tiny_rows)
     assert table.splitlines()[0].split()[:3] == ["model", "impl", "mode"]
     assert len(table.splitlines()) == 1 + len(tiny_rows)

@@ -6,9 +6,9 @@ import sys
 import time
 from pathlib import Path
 
+from gpu_session import run_step
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from gpu_session import run_step  # noqa: E402
 
 
 def test_every_step_runs_and_writes_its_file(tmp_path):

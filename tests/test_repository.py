@@ -3,19 +3,15 @@
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from retarget import read_target, retarget
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 STUDENT_COPIES = sorted((ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from retarget import read_target, retarget  # noqa: E402
 
 
 def test_ci_runs_the_readme_test_command():

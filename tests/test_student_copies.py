@@ -1,14 +1,12 @@
 """Student copies: generated from the notebooks, current, and without solutions."""
 
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from make_student_copies import STUDENT, render, student_copy
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-from make_student_copies import STUDENT, render, student_copy  # noqa: E402
 
 SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

@@ -93,7 +93,7 @@ def test_errors_are_clear(loaders):
 from resnet_lib.training import AugmentedDataset, load_checkpoint, save_checkpoint  # noqa: E402
 
 
-def _fresh_run(dataset_pair, tmp_path=None, **kwargs):
+def _fresh_run(dataset_pair, **kwargs):
     """Seeded model and loaders, trained with `kwargs`: the same batches every call."""
     torch.manual_seed(0)
     train_set, val_set = dataset_pair
