@@ -28,7 +28,7 @@ from torch import nn
 
 from ._validation import check_int, check_one_of
 from .device import pick_device, seed_everything
-from .inspection import saved_tensor_bytes
+from .inspection import in_mode, saved_tensor_bytes
 from .timing import (
     cuda_peak_memory,
     interleaved_medians,
@@ -255,16 +255,12 @@ def count_step_flops(model: nn.Module, input_size: tuple[int, ...]) -> tuple[int
     }
     buffers = {n: torch.empty_like(b, device="meta") for n, b in model.named_buffers()}
     x = torch.empty(input_size, device="meta")
-    was_training = model.training
-    model.eval()
-    try:
+    with in_mode(model, training=False):
         with FlopCounterMode(display=False) as forward:
             functional_call(model, {**params, **buffers}, (x,))
         with FlopCounterMode(display=False) as both:
             out = functional_call(model, {**params, **buffers}, (x,))
             torch.autograd.grad(out.sum(), [p for p in params.values() if p.requires_grad])
-    finally:
-        model.train(was_training)
     return forward.get_total_flops(), both.get_total_flops()
 
 

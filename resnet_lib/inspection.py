@@ -7,8 +7,10 @@ the numbers in the notebooks are computed, never typed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +18,31 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .arithmetic import ReceptiveField, receptive_field
+
+
+@contextlib.contextmanager
+def in_mode(model: nn.Module, training: bool, keep_buffers: bool = False) -> Iterator[nn.Module]:
+    """Run a block with `model` in train or eval mode, then put its mode back.
+
+    Measuring a model must not change it. Eval mode keeps BatchNorm's running
+    statistics as they are; a measurement that needs train mode can ask for them to be
+    restored afterwards (`keep_buffers`).
+
+    Args:
+        model: The model.
+        training: The mode for the block (``model.train(training)``).
+        keep_buffers: Restore every buffer (BatchNorm's statistics) after the block.
+    """
+    was_training = model.training
+    saved = [b.clone() for b in model.buffers()] if keep_buffers else []
+    model.train(training)
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+        with torch.no_grad():
+            for b, value in zip(model.buffers(), saved):
+                b.copy_(value)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -56,14 +83,10 @@ def count_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)
         A `FlopCount`; ``.flops`` and ``.macs`` (multiply-adds).
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()  # BatchNorm must not update its running statistics
     counter = FlopCounterMode(display=False)
-    try:
-        with torch.no_grad(), counter:
-            model(torch.zeros(input_size, device=device))
-    finally:
-        model.train(was_training)
+    # Eval mode: BatchNorm must not update its running statistics.
+    with in_mode(model, training=False), torch.no_grad(), counter:
+        model(torch.zeros(input_size, device=device))
     return FlopCount(counter.get_total_flops())
 
 
@@ -129,13 +152,10 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
         if type(m) in kinds
     ]
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with in_mode(model, training=False), torch.no_grad():
             model(torch.zeros(input_size, device=device))
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return calls
@@ -293,21 +313,15 @@ def gradient_norms(
         m.register_forward_hook(watch(n)) for n, m in model.named_modules() if isinstance(m, layer_type)
     ]
     saved = {p: p.grad for p in model.parameters()}
-    buffers = {b: b.clone() for b in model.buffers()}
-    was_training = model.training
-    model.train()
     try:
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
+        with in_mode(model, training=True, keep_buffers=True):
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
         for p, g in saved.items():
             p.grad = g
-        with torch.no_grad():
-            for b, value in buffers.items():
-                b.copy_(value)
     if not order:
         raise ValueError(f"the model has no {layer_type.__name__} layer")
     return [(name, grads[name]) for name in order]

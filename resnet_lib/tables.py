@@ -26,7 +26,14 @@ import torch
 from torch import nn
 
 from ._validation import check_int
-from .inspection import count_flops, count_parameters, model_receptive_field, saved_tensor_bytes, trace_layers
+from .inspection import (
+    count_flops,
+    count_parameters,
+    in_mode,
+    model_receptive_field,
+    saved_tensor_bytes,
+    trace_layers,
+)
 from .models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet
 
 __all__ = [
@@ -330,17 +337,9 @@ def model_stats(model: ResNet, image_size: int = 224, batch_size: int = 1) -> Mo
     device = next(model.parameters()).device
     flops = count_flops(model, (1, model.in_channels, image_size, image_size))
 
-    was_training = model.training
-    buffers = [b.clone() for b in model.buffers()]
-    try:
-        model.train()
+    with in_mode(model, training=True, keep_buffers=True):
         x = torch.zeros(batch_size, model.in_channels, image_size, image_size, device=device)
         activations = activation_bytes(model, x)
-    finally:
-        with torch.no_grad():
-            for b, saved in zip(model.buffers(), buffers):
-                b.copy_(saved)
-        model.train(was_training)
 
     return ModelStats(
         depth=depth,

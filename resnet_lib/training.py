@@ -30,6 +30,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ._validation import check_int
+from .inspection import in_mode
 
 __all__ = [
     "AugmentedDataset",
@@ -101,10 +102,8 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy (0..1) of `model` over `loader`, in eval mode."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total_loss, correct, count = 0.0, 0, 0
-    try:
+    with in_mode(model, training=False):
         for images, labels in loader:
             images, labels = _to((images, labels), device)
             with _autocast(device):
@@ -112,8 +111,6 @@ def evaluate(
             total_loss += F.cross_entropy(logits.float(), labels, reduction="sum").item()
             correct += (logits.argmax(1) == labels).sum().item()
             count += len(labels)
-    finally:
-        model.train(was_training)
     if count == 0:
         raise ValueError("the evaluation loader yields no batches")
     return total_loss / count, correct / count
