@@ -4,6 +4,7 @@
     python3 tasks.py test       set everything up, run unit tests + every notebook (nbval)
     python3 tasks.py execute    re-execute notebooks in place and store their outputs
     python3 tasks.py bench      time resnet_lib against torchvision (see --help)
+    python3 tasks.py degradation   run notebook 02's plain-vs-residual experiment (see --help)
     python3 tasks.py students   write the student copies (solutions removed) of the notebooks
     python3 tasks.py retarget OWNER/NAME [--branch B]   point badges and installs at a fork
 
@@ -63,6 +64,7 @@ def main(argv: list[str]) -> None:
         "bench": [PYTHON, "-m", "resnet_lib.benchmark"],
         "retarget": [PYTHON, ROOT / "scripts" / "retarget.py"],
         "students": [PYTHON, ROOT / "scripts" / "make_student_copies.py"],
+        "degradation": [PYTHON, ROOT / "scripts" / "degradation.py"],
     }
     if not argv or argv[0] not in commands:
         sys.exit(__doc__)

@@ -3,7 +3,7 @@
 One module per concept, in the order the notebooks teach them:
 
 - `arithmetic`: output sizes of convolutions and pooling layers (notebook 01)
-- `blocks`: BasicBlock and Bottleneck (notebook 02)
+- `blocks`: BasicBlock, Bottleneck and the pre-activation block (notebook 02)
 - `models`: ResNet-18/34/50/101/152 (notebook 03)
 - `inspection`: parameters, FLOPs, layer traces, memory, source viewer
 - `device`, `timing`, `benchmark`: where code runs, timing it honestly, and the
@@ -18,7 +18,7 @@ One module per concept, in the order the notebooks teach them:
 import logging
 
 from .arithmetic import ReceptiveField, conv_output_size, pool_output_size, receptive_field, same_padding
-from .blocks import BasicBlock, Bottleneck, conv1x1, conv3x3, projection_shortcut
+from .blocks import BasicBlock, Bottleneck, PreActBasicBlock, conv1x1, conv3x3, projection_shortcut
 from .checks import check, check_block
 from .cifar import CIFAR_DEPTHS, CifarResNet, PadShortcut, PlainBlock, cifar_resnet
 from .data import SHAPE_CLASSES, image_data, load_cifar10, make_loaders, make_shapes
@@ -89,6 +89,7 @@ __all__ = [
     "PadShortcut",
     "pick_device",
     "PlainBlock",
+    "PreActBasicBlock",
     "pool_output_size",
     "pretrained_resnet",
     "projection_shortcut",

@@ -120,3 +120,40 @@ class Bottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         out += identity
         return self.relu(out)
+
+
+class PreActBasicBlock(nn.Module):
+    """A BasicBlock with BatchNorm and ReLU moved *before* each conv ("pre-activation").
+
+    He et al. 2016, "Identity Mappings in Deep Residual Networks" (arXiv:1603.05027):
+    ``x + conv(relu(bn(conv(relu(bn(x))))))``. Nothing follows the addition, so the
+    shortcut path is a pure identity from block to block, forward and backward: the
+    network's output is its first block's input plus a sum of branches. (In the
+    original `BasicBlock` the ReLU after the addition sits on that path.)
+
+    Args:
+        in_channels: Channels of the block's input.
+        channels: Channels of both convs (``expansion`` is 1).
+        stride: Stride of the first conv.
+        downsample: Shortcut module for when the identity does not fit; ``None``
+            means the identity. It is applied to the block's raw input.
+    """
+
+    expansion: int = 1
+
+    def __init__(
+        self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)  # normalises the input, so it has in_channels
+        self.conv1 = conv3x3(in_channels, channels, stride)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.conv2 = conv3x3(channels, channels)
+        self.relu = nn.ReLU(inplace=True)  # in place on BatchNorm's output, never on x
+        self.downsample = downsample
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.conv1(self.relu(self.bn1(x)))
+        out = self.conv2(self.relu(self.bn2(out)))
+        return out + identity  # no ReLU after the sum: the identity path stays clean

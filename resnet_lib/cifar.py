@@ -14,6 +14,10 @@ BatchNorm instead (`resnet_lib.blocks.projection_shortcut`).
 The "plain" networks of the paper's Fig. 6 have the same layers without any
 shortcut (`PlainBlock`): with them one can see that depth alone makes a network
 harder to train, and that shortcuts fix it.
+
+``preact=True`` builds the pre-activation variant of He et al. 2016 (arXiv:1603.05027)
+from `PreActBasicBlock`: the stem is the conv alone, and one BatchNorm + ReLU after
+the last stage replaces the ReLUs that followed every addition.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from .arithmetic import _check_ints
-from .blocks import BasicBlock, conv3x3, projection_shortcut
+from .blocks import BasicBlock, PreActBasicBlock, conv3x3, projection_shortcut
 from .models import check_input, init_weights
 
 __all__ = ["CIFAR_DEPTHS", "CifarResNet", "PadShortcut", "PlainBlock", "cifar_resnet"]
@@ -95,6 +99,7 @@ class CifarResNet(nn.Module):
         widths: Channels of the three stages.
         zero_init_residual: Start the last BatchNorm of every residual block at
             weight 0, so that each block starts as the identity.
+        preact: Use pre-activation blocks (`PreActBasicBlock`), as in He et al. 2016.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class CifarResNet(nn.Module):
         in_channels: int = 3,
         widths: tuple[int, int, int] = CIFAR_WIDTHS,
         zero_init_residual: bool = False,
+        preact: bool = False,
     ) -> None:
         super().__init__()
         _check_ints(depth=depth, num_classes=num_classes, in_channels=in_channels)
@@ -116,16 +122,26 @@ class CifarResNet(nn.Module):
             raise ValueError(f"widths must give the channels of 3 stages, got {widths!r}")
         if zero_init_residual and shortcut is None:
             raise ValueError("zero_init_residual needs shortcuts: a plain block at weight 0 outputs zeros")
-        self.depth, self.shortcut, self.in_channels = depth, shortcut, in_channels
+        if not isinstance(preact, bool):
+            raise TypeError(f"preact must be True or False, got {preact!r}")
+        if preact and (shortcut is None or zero_init_residual):
+            raise ValueError(
+                "preact=True needs shortcuts and no zero_init_residual (a pre-activation branch ends "
+                f"in a conv, not a BatchNorm), got shortcut={shortcut!r}, zero_init_residual={zero_init_residual!r}"
+            )
+        self.depth, self.shortcut, self.in_channels, self.preact = depth, shortcut, in_channels, preact
         blocks_per_stage = (depth - 2) // 6
 
         self.conv1 = conv3x3(in_channels, widths[0])
-        self.bn1 = nn.BatchNorm2d(widths[0])
+        # Pre-activation: the first block normalises the stem's output itself, and the
+        # last stage's sum gets its BatchNorm + ReLU at the end (`bn_final`).
+        self.bn1 = None if preact else nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
         self._width = widths[0]
         self.layer1 = self._make_layer(widths[0], blocks_per_stage, stride=1)
         self.layer2 = self._make_layer(widths[1], blocks_per_stage, stride=2)
         self.layer3 = self._make_layer(widths[2], blocks_per_stage, stride=2)
+        self.bn_final = nn.BatchNorm2d(widths[2]) if preact else None
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(widths[2], num_classes)
 
@@ -146,16 +162,19 @@ class CifarResNet(nn.Module):
             if self.shortcut is None:
                 stage.append(PlainBlock(self._width, channels, block_stride))
             else:
-                stage.append(
-                    BasicBlock(self._width, channels, block_stride, self._shortcut(channels, block_stride))
-                )
+                block = PreActBasicBlock if self.preact else BasicBlock
+                stage.append(block(self._width, channels, block_stride, self._shortcut(channels, block_stride)))
             self._width = channels
         return nn.Sequential(*stage)
 
     def forward(self, x: Tensor) -> Tensor:
         check_input(x, self.in_channels)
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.conv1(x)
+        if self.bn1 is not None:
+            x = self.relu(self.bn1(x))
         x = self.layer3(self.layer2(self.layer1(x)))
+        if self.bn_final is not None:
+            x = self.relu(self.bn_final(x))
         return self.fc(self.avgpool(x).flatten(1))
 
 
@@ -165,7 +184,8 @@ def cifar_resnet(depth: int = 20, shortcut: str | None = "A", **kwargs) -> Cifar
     Args:
         depth: ``6n + 2`` weighted layers, e.g. 20 or 56.
         shortcut: ``"A"``, ``"B"`` or ``None``; see `CifarResNet`.
-        **kwargs: ``num_classes``, ``in_channels``, ``widths``, ``zero_init_residual``.
+        **kwargs: ``num_classes``, ``in_channels``, ``widths``, ``zero_init_residual``,
+            ``preact``.
 
     Example:
         >>> sum(p.numel() for p in cifar_resnet(20).parameters())

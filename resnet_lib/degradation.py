@@ -1,0 +1,174 @@
+"""The degradation experiment of notebook 02: plain vs residual nets at 20 and 56 layers.
+
+He et al. 2015 (arXiv:1512.03385, Sec. 4.1-4.2, Fig. 1 and 6) found that a deeper
+*plain* network ends with a higher *training* error than a shallower one: an
+optimisation failure, not overfitting. Shortcuts remove it. This module runs that
+comparison, several seeds per network ("arm"), and stores every epoch's training and
+validation error in one JSON file that the notebook plots and asserts on:
+
+    python3 tasks.py degradation                    # the stored run (about 40 min, 2 cores)
+    python3 tasks.py degradation --data cifar10     # the same on CIFAR-10, where downloadable
+
+A run that long does not fit in a notebook executed in CI, so it runs once, and its
+result ships with the package (`MEASURED_DIR / "degradation.json"`), like the GPU
+measurements.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ._validation import check_int, check_one_of
+from .cifar import cifar_resnet
+from .data import image_data, make_loaders
+from .device import MEASURED_DIR, seed_everything
+from .training import AugmentedDataset, train
+
+__all__ = ["ARMS", "DEGRADATION_FILE", "SETTINGS", "load_degradation", "run_arm", "run_experiment"]
+
+#: The networks compared, as `cifar_resnet` arguments (depth, shortcut, options).
+ARMS: dict[str, dict[str, Any]] = {
+    "plain-20": dict(depth=20, shortcut=None),
+    "plain-56": dict(depth=56, shortcut=None),
+    "ResNet-20": dict(depth=20, shortcut="A"),
+    "ResNet-56": dict(depth=56, shortcut="A"),
+    "ResNet-56, zero-init": dict(depth=56, shortcut="A", zero_init_residual=True),
+    "pre-act ResNet-56": dict(depth=56, shortcut="A", preact=True),
+}
+
+#: The recipe of Sec. 4.2 (SGD, momentum 0.9, weight decay 1e-4, the learning rate divided
+#: by 10 at 50 % and 75 % of the steps, pad-and-crop + flip), scaled to a 2-core CPU:
+#: 16x16 generated images, batches of 64 at lr 0.05 (the paper: 128 at 0.1), 1,600 steps
+#: instead of 64,000.
+SETTINGS: dict[str, Any] = dict(
+    data="shapes",
+    image_size=16,
+    n_train=3200,
+    n_val=1000,
+    batch_size=64,
+    steps=1600,
+    lr=0.05,
+    warmup_steps=0,
+    momentum=0.9,
+    weight_decay=1e-4,
+    schedule="step",
+    crop_padding=2,
+)
+
+DEGRADATION_FILE = MEASURED_DIR / "degradation.json"
+
+
+def run_arm(arm: str, seed: int, settings: dict[str, Any] = SETTINGS) -> dict[str, Any]:
+    """Train one arm with one seed; return its per-epoch training and validation errors.
+
+    The seed sets the initial weights, the order of the batches and the random crops;
+    the data set is the same for every arm and seed.
+    """
+    check_one_of("arm", arm, ARMS)
+    seed_everything(seed, num_threads=1)  # one thread per run: runs go in parallel instead
+    prefer = "shapes" if settings["data"] == "shapes" else "cifar10"
+    data = image_data(prefer, image_size=settings["image_size"], n_train=settings["n_train"],
+                      n_val=settings["n_val"])
+    train_set = AugmentedDataset(data.train, padding=settings["crop_padding"])
+    train_loader, val_loader = make_loaders(train_set, data.val, settings["batch_size"], seed=seed)
+    model = cifar_resnet(**ARMS[arm])
+    epochs = -(-settings["steps"] // len(train_loader))  # ceil: max_steps ends the last one
+    history = train(
+        model, train_loader, val_loader, epochs=epochs, lr=settings["lr"], momentum=settings["momentum"],
+        weight_decay=settings["weight_decay"], schedule=settings["schedule"],
+        warmup_steps=settings["warmup_steps"], max_steps=settings["steps"], device="cpu", progress=False,
+    )
+    steps = [min((e + 1) * len(train_loader), settings["steps"]) for e in range(len(history["train_acc"]))]
+    return {
+        "arm": arm,
+        "seed": seed,
+        "data": data.name,
+        "step": steps,
+        "train_error": [round(1 - a, 5) for a in history["train_acc"]],
+        "train_loss": [round(v, 5) for v in history["train_loss"]],
+        "val_error": [round(1 - a, 5) for a in history["val_acc"]],
+        "val_loss": [round(v, 5) for v in history["val_loss"]],
+        "first_step_loss": round(history["step_loss"][0], 5),
+    }
+
+
+def _run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return run_arm(*job)
+    except FloatingPointError as e:  # a diverged run is a result too: keep it, keep going
+        return {"arm": job[0], "seed": job[1], "diverged": str(e)}
+
+
+def run_experiment(
+    out: str | os.PathLike = DEGRADATION_FILE,
+    arms: tuple[str, ...] = tuple(ARMS),
+    seeds: int = 3,
+    workers: int = 2,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Run every arm with every seed and write the results to `out` after each run.
+
+    Args:
+        out: The JSON file to write (rewritten after every finished run, so an
+            interrupted experiment keeps what it finished).
+        arms: Names from `ARMS`.
+        seeds: Seeds 0, 1, ..., seeds - 1 for every arm.
+        workers: Runs in parallel, one CPU thread each.
+        **overrides: Changes to `SETTINGS` (e.g. ``steps=20`` for a quick try).
+
+    Returns:
+        What was written: ``{"settings", "environment", "runs"}``.
+    """
+    check_int("seeds", seeds)
+    check_int("workers", workers)
+    for arm in arms:
+        check_one_of("arm", arm, ARMS)
+    unknown = set(overrides) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(SETTINGS)}")
+    settings = {**SETTINGS, **overrides}
+    check_one_of("data", settings["data"], ("shapes", "cifar10"))
+    result = {
+        "settings": settings,
+        "environment": {
+            "device": f"CPU ({platform.processor() or platform.machine()}, {workers} runs in parallel)",
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "date": datetime.date.today().isoformat(),
+        },
+        "runs": [],
+    }
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Seed-major order: if the experiment is stopped early, every arm has the same seeds.
+    jobs = [(arm, seed, settings) for seed in range(seeds) for arm in arms]
+    # "spawn": a fresh interpreter per worker, with no threads inherited from this one.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for run in pool.imap_unordered(_run_job, jobs):
+            result["runs"].append(run)
+            result["runs"].sort(key=lambda r: (list(arms).index(r["arm"]), r["seed"]))
+            partial = out.with_name(out.name + ".partial")
+            partial.write_text(json.dumps(result, indent=1) + "\n")
+            os.replace(partial, out)
+            if "diverged" in run:
+                print(f"{run['arm']:>22} seed {run['seed']}: diverged ({run['diverged']})", flush=True)
+            else:
+                print(f"{run['arm']:>22} seed {run['seed']}: final training error {run['train_error'][-1]:.3f}, "
+                      f"validation error {run['val_error'][-1]:.3f}", flush=True)
+    return result
+
+
+def load_degradation(path: str | os.PathLike = DEGRADATION_FILE) -> dict[str, Any]:
+    """The stored experiment: ``{"settings", "environment", "runs"}`` (see `run_experiment`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no degradation results at {str(path)!r}: run `python3 tasks.py degradation`")
+    return json.loads(path.read_text())
