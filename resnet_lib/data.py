@@ -38,6 +38,7 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 CIFAR10_FOLDER = "cifar-10-batches-py"  # what torchvision's download unpacks
 CIFAR10_HOST = "www.cs.toronto.edu"
+CIFAR10_TRAIN = 45_000  # training images kept for training; the other 5,000 validate (Sec. 4.2)
 
 #: The classes of `make_shapes`, in label order.
 SHAPE_CLASSES: tuple[str, ...] = (
@@ -205,13 +206,20 @@ def cifar10_available(root: str = "data", timeout: float = 2.0) -> str | None:
 
 @dataclass
 class ImageData:
-    """A training set, a validation set and what they are."""
+    """A training set, a validation set, maybe a test set, and what they are.
+
+    For CIFAR-10 the validation images are held out of the training set (the paper's
+    45k/5k split, Sec. 4.2), so that choices made by watching them never touch the test
+    set, which is evaluated once, at the end. The generated set has no test split: its
+    validation images are drawn independently of the training images.
+    """
 
     train: Dataset
     val: Dataset
     name: str  # "CIFAR-10" or "generated shapes"
     image_size: int
     num_classes: int = 10
+    test: Dataset | None = None
 
 
 def _first(dataset: Dataset, n: int | None) -> Dataset:
@@ -235,7 +243,8 @@ def image_data(
         root: Folder for CIFAR-10.
         image_size: Side of the images (CIFAR-10 is resized if not 32).
         n_train, n_val: Use only the first images of each split (None: all of
-            CIFAR-10; 5,000 / 1,000 generated images).
+            CIFAR-10's, 45,000 training and 5,000 validation images, both from its
+            training set; 5,000 / 1,000 generated images).
         seed: Seed of the generated set.
         timeout: Seconds to wait for the CIFAR-10 server before falling back.
 
@@ -260,9 +269,12 @@ def image_data(
                     raise
                 reason = f"loading CIFAR-10 failed ({type(e).__name__})"
             else:
-                data = ImageData(_first(train, n_train), _first(val, n_val), "CIFAR-10", image_size)
+                # The paper's split: the last 5,000 training images validate, the test set tests.
+                held_out, rest = Subset(train, range(CIFAR10_TRAIN, len(train))), Subset(train, range(CIFAR10_TRAIN))
+                data = ImageData(_first(rest, n_train), _first(held_out, n_val), "CIFAR-10", image_size, test=val)
                 print(
-                    f"Data: CIFAR-10, {len(data.train):,} training / {len(data.val):,} test images, {image_size}x{image_size}"
+                    f"Data: CIFAR-10, {len(data.train):,} training / {len(data.val):,} validation (held out of the "
+                    f"training set) / {len(data.test):,} test images, {image_size}x{image_size}"
                 )
                 return data
     train, val = make_shapes(n_train or 5000, n_val or 1000, image_size=image_size, seed=seed)

@@ -32,7 +32,7 @@ from .data import image_data, make_loaders
 from .device import MEASURED_DIR, seed_everything
 from .training import AugmentedDataset, train
 
-__all__ = ["ARMS", "DEGRADATION_FILE", "SETTINGS", "load_degradation", "run_arm", "run_experiment"]
+__all__ = ["ARMS", "DEGRADATION_FILE", "SETTINGS", "final_values", "load_degradation", "run_arm", "run_experiment"]
 
 #: The networks compared, as `cifar_resnet` arguments (depth, shortcut, options).
 ARMS: dict[str, dict[str, Any]] = {
@@ -172,3 +172,16 @@ def load_degradation(path: str | os.PathLike = DEGRADATION_FILE) -> dict[str, An
     if not path.is_file():
         raise FileNotFoundError(f"no degradation results at {str(path)!r}: run `python3 tasks.py degradation`")
     return json.loads(path.read_text())
+
+
+def final_values(result: dict[str, Any], arm: str, key: str = "train_error") -> list[float]:
+    """One number per seed: `key` (e.g. ``"train_error"``, ``"val_error"``) at the end of `arm`'s runs.
+
+    Diverged runs count as an error of 1 (a loss of infinity), so that they cannot look good.
+    """
+    check_one_of("arm", arm, ARMS)
+    runs = sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
+    if not runs:
+        raise ValueError(f"the results hold no run of {arm!r}; they have {sorted({r['arm'] for r in result['runs']})}")
+    worst = 1.0 if key.endswith("error") else float("inf")
+    return [worst if "diverged" in r else r[key][-1] for r in runs]

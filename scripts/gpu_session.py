@@ -11,9 +11,9 @@ out of time costs only itself, and the grid writes its file after every group of
 In this order (the short and the most important steps first):
 
 1. ``environment.txt``: the GPU, its driver, Python, PyTorch and torchvision.
-2. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 50,000
-   training images of 32x32 per epoch and the notebook's 1,000 validation images, mixed
-   precision), timed for a few epochs. A GPU machine without internet cannot download
+2. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 45,000
+   training images of 32x32 per epoch and 5,000 validation images, CIFAR-10's split in the
+   notebook, mixed precision), timed for a few epochs. A GPU machine without internet cannot download
    CIFAR-10, so the images are generated ones of the same number and size. The GPU's work
    per epoch is the same, but CIFAR-10 adds CPU time this leaves out (its images are
    converted to tensors one by one as they are read), so for CIFAR-10 the time is a lower
@@ -88,7 +88,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     from resnet_lib.training import AugmentedDataset, train
 
     # Notebook 05's settings for a GPU (its cell "The recipe, and a run that fits the machine").
-    run = dict(image_size=32, n_train=50_000, n_val=1000, batch_size=128, lr=0.1, epochs=30)
+    run = dict(image_size=32, n_train=45_000, n_val=5000, batch_size=128, lr=0.1, epochs=30)
     if smoke:
         run.update(image_size=16, n_train=256, n_val=64, batch_size=32)
     device = pick_device(verbose=False)

@@ -67,3 +67,36 @@ def test_loaders_are_seeded():
     first = [y for _, y in make_loaders(train, val, batch_size=16, seed=1)[0]]
     second = [y for _, y in make_loaders(train, val, batch_size=16, seed=1)[0]]
     assert all(torch.equal(a, b) for a, b in zip(first, second)) and len(first) == 4
+
+
+def _fake_cifar10(root, per_batch: int = 10) -> None:
+    """CIFAR-10's folder layout and pickle format, with a few random 32x32 images per batch."""
+    import pickle
+
+    import numpy as np
+
+    folder = root / data.CIFAR10_FOLDER
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+                 "labels": [int(v) for v in rng.integers(0, 10, per_batch)]}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class {i}" for i in range(10)]}))
+
+
+def test_cifar10_validation_is_held_out_of_the_training_set(monkeypatch, tmp_path, capsys):
+    from torchvision import datasets
+
+    _fake_cifar10(tmp_path)
+    monkeypatch.setattr(datasets.cifar, "check_integrity", lambda path, md5=None: True)  # fake files: no md5s
+    monkeypatch.setattr(data, "CIFAR10_TRAIN", 45)  # of the 50 fake training images, as 45k of 50k
+    d = image_data(prefer="cifar10", root=str(tmp_path))
+    assert (len(d.train), len(d.val), len(d.test)) == (45, 5, 10)
+    assert d.train.indices == range(45) and d.val.indices == range(45, 50)  # disjoint, both from training
+    assert d.test.train is False and d.val.dataset.train is True
+    assert "45 training / 5 validation (held out of the training set) / 10 test images" in capsys.readouterr().out
+
+
+def test_generated_set_has_no_test_split():
+    assert image_data(prefer="shapes", image_size=16, n_train=30, n_val=10).test is None
