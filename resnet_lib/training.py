@@ -11,7 +11,7 @@ losses and accuracies) that the notebooks plot and print.
 Long runs are saved and resumed with checkpoints (`save_checkpoint`,
 `load_checkpoint`, and train's `checkpoint=` / `resume_from=`): a resumed run
 continues exactly where the saved one stopped. The same loop runs under
-DistributedDataParallel (`setup_distributed`; see scripts/train_cifar.py, started
+DistributedDataParallel (`setup_distributed`; see resnet_lib/train_cifar.py, started
 with torchrun): one process per device, gradients averaged across processes.
 """
 
@@ -128,6 +128,31 @@ def is_main_process() -> bool:
     return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
+def _rank_and_world() -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _rng_states() -> list[torch.Tensor]:
+    """The CPU generator state of every process, in rank order (a collective under DDP).
+
+    Each rank draws its own random crops, so a checkpoint must hold each rank's state
+    for the resumed run to draw what the uninterrupted one would have.
+    """
+    import torch.distributed as dist
+
+    state = torch.get_rng_state()
+    rank, world_size = _rank_and_world()
+    if world_size == 1:
+        return [state]
+    states: list[torch.Tensor | None] = [None] * world_size
+    dist.all_gather_object(states, state)  # works with gloo and NCCL alike
+    return states
+
+
 def setup_distributed(verbose: bool = False) -> tuple[int, int, torch.device]:
     """Join the process group that torchrun set up; return ``(rank, world_size, device)``.
 
@@ -160,7 +185,7 @@ def cleanup_distributed() -> None:
 
     if dist.is_available() and dist.is_initialized():
         # No barrier here: after an error the other ranks may never reach it. A finished
-        # run synchronises and leaves on its own (see scripts/train_cifar.py).
+        # run synchronises and leaves on its own (see resnet_lib/train_cifar.py).
         dist.destroy_process_group()
 
 
@@ -374,10 +399,21 @@ def train(
         step = skip = saved["step"]
         history = {k: list(v) for k, v in saved["history"].items()}
         epoch_sums, rng_state = list(saved["epoch_sums"]), saved["rng_state"]
+        if isinstance(rng_state, list):  # one state per rank
+            rank, world_size = _rank_and_world()
+            if len(rng_state) != world_size:
+                raise ValueError(
+                    f"the checkpoint was saved by {len(rng_state)} process(es), this run has {world_size}: "
+                    "resume with as many processes"
+                )
+            rng_state = rng_state[rank]
     main = is_main_process()
 
     def save(epoch_sums: list) -> None:
-        if checkpoint is not None and main:
+        if checkpoint is None:
+            return
+        rng_states = _rng_states()  # every rank takes part; rank 0 writes
+        if main:
             save_checkpoint(
                 checkpoint,
                 model,
@@ -387,7 +423,7 @@ def train(
                 step=step,
                 history=history,
                 epoch_sums=epoch_sums,
-                rng_state=torch.get_rng_state(),
+                rng_state=rng_states,
             )
 
     from tqdm.auto import tqdm

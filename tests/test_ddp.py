@@ -1,13 +1,11 @@
-"""scripts/train_cifar.py under torchrun: 2 CPU processes (gloo), DistributedDataParallel, offline data."""
+"""resnet_lib.train_cifar under torchrun: 2 CPU processes (gloo), DistributedDataParallel, offline data."""
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_script(tmp_path, *extra, nproc=2):
@@ -18,7 +16,8 @@ def run_script(tmp_path, *extra, nproc=2):
         "torch.distributed.run",
         f"--nproc_per_node={nproc}",
         "--standalone",
-        str(ROOT / "scripts" / "train_cifar.py"),
+        "-m",
+        "resnet_lib.train_cifar",
         "--data",
         "shapes",
         "--image-size",

@@ -1,8 +1,11 @@
 """Train the paper's CIFAR-10 ResNet-20 (or 32/44/56/110), on one device or many.
 
-    python scripts/train_cifar.py                              # one process, the best device
-    torchrun --nproc_per_node=2 scripts/train_cifar.py         # 2 processes (2 GPUs, or 2 CPU workers)
-    python scripts/train_cifar.py --checkpoint runs/r20.pt --resume runs/r20.pt   # continue a saved run
+    python -m resnet_lib.train_cifar                           # one process, the best device
+    torchrun --nproc_per_node=2 -m resnet_lib.train_cifar      # 2 processes (2 GPUs, or 2 CPU workers)
+    python -m resnet_lib.train_cifar --checkpoint runs/r20.pt --resume runs/r20.pt   # continue a saved run
+
+It ships inside the library (not in the repository's scripts/), so that it runs wherever
+`resnet_lib` is installed, in Colab too.
 
 Under torchrun each process trains a copy of the model on its own share of every
 epoch (DistributedSampler); DistributedDataParallel averages the gradients of all
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rank, world_size, device = setup_distributed()
     main_process = rank == 0
-    # The same seed on every rank: the same initial weights.
+    # The same seed on every rank: the same initial weights (DDP also copies rank 0's).
     seed_everything(args.seed, num_threads=None if device.type == "cuda" else 1)
     try:
         # Rank 0 first (it may download CIFAR-10), the others after it, silently.
@@ -114,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         val_loader = DataLoader(data.val, 256, pin_memory=pin) if main_process else None
 
         model = cifar_resnet(args.depth).to(device)
+        # Then a seed of each rank's own: the random crops and flips come from the global generator,
+        # and with one seed for all, every rank would draw the same ones for its different images.
+        torch.manual_seed(args.seed + rank)
         if world_size > 1:
             model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if pin else None)
         steps = len(train_loader) * args.epochs if args.max_steps is None else args.max_steps
