@@ -54,6 +54,16 @@ def test_show_source_displays_the_real_code():
         show_source(3)
 
 
+def test_show_source_notes_a_builtin_instead_of_failing(capsys):
+    # torch 2.9 on a machine without an accelerator: benchmark.utils.timer.timer is timeit.default_timer.
+    import timeit
+
+    assert show_source(timeit.default_timer) is None
+    assert "time.perf_counter is a builtin (written in C, not Python)" in capsys.readouterr().out
+    assert show_source(int) is None  # a class defined in C: inspect.getsource raises TypeError
+    assert "int has no Python source to show here" in capsys.readouterr().out
+
+
 def test_seed_everything_repeats_every_generator():
     def draw():
         return random.random(), np.random.rand(), torch.rand(1).item()
