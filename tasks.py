@@ -50,28 +50,63 @@ def setup() -> None:
     wanted = _requirements_hash()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    _run(PYTHON, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements.txt")
+    # The first install is the long one; say so, and let pip show what it downloads.
+    print(
+        "Installing requirements.txt: PyTorch (its CUDA build) and the notebooks' tools. The first"
+        " time, this fills .venv with about 5.8 GB and took about 4 minutes when measured (see README).",
+        flush=True,
+    )
+    _run(PYTHON, "-m", "pip", "install", "--progress-bar", "on", "-r", ROOT / "requirements.txt")
     # Editable: notebooks import the library as it is in the working tree.
+    print("Installing resnet_lib from this working tree (editable, seconds) ...", flush=True)
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT)
     STAMP.write_text(wanted)
 
 
+COMMANDS: dict[str, list[str | Path]] = {
+    "lab": [BIN / "jupyter", "lab", ROOT / "notebooks"],
+    "test": [PYTHON, "-m", "pytest"],
+    "execute": [PYTHON, ROOT / "scripts" / "execute_notebooks.py"],
+    "bench": [PYTHON, "-m", "resnet_lib.benchmark"],
+    "degradation": [PYTHON, ROOT / "scripts" / "degradation.py"],
+    "students": [PYTHON, ROOT / "scripts" / "make_student_copies.py"],
+    "retarget": [PYTHON, ROOT / "scripts" / "retarget.py"],
+}
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def command_line(name: str, extra: list[str], as_root: bool | None = None) -> list[str | Path]:
+    """The command that `python3 tasks.py NAME EXTRA...` runs.
+
+    Args:
+        name: One of `COMMANDS`.
+        extra: Arguments passed on to the tool.
+        as_root: Whether this runs as root (default: ask the OS). JupyterLab refuses
+            to start as root without ``--allow-root``, and Docker containers, cloud VMs
+            and many workshop machines run as root, so ``lab`` adds the flag there.
+    """
+    cmd = [*COMMANDS[name], *extra]
+    if name == "lab" and (_is_root() if as_root is None else as_root) and "--allow-root" not in extra:
+        print("Running as root (a container or VM?): starting JupyterLab with --allow-root.", flush=True)
+        cmd.append("--allow-root")
+    return cmd
+
+
 def main(argv: list[str]) -> None:
-    commands = {
-        "lab": [BIN / "jupyter", "lab", ROOT / "notebooks"],
-        "test": [PYTHON, "-m", "pytest"],
-        "execute": [PYTHON, ROOT / "scripts" / "execute_notebooks.py"],
-        "bench": [PYTHON, "-m", "resnet_lib.benchmark"],
-        "retarget": [PYTHON, ROOT / "scripts" / "retarget.py"],
-        "students": [PYTHON, ROOT / "scripts" / "make_student_copies.py"],
-        "degradation": [PYTHON, ROOT / "scripts" / "degradation.py"],
-    }
-    if not argv or argv[0] not in commands:
-        sys.exit(__doc__)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return
+    if not argv or argv[0] not in COMMANDS:
+        unknown = f"unknown command {argv[0]!r}; " if argv else "no command given; "
+        print(__doc__, file=sys.stderr)
+        sys.exit(f"tasks.py: {unknown}the commands are: {', '.join(COMMANDS)}")
     name, extra = argv[0], argv[1:]
     setup()
     try:
-        _run(*commands[name], *extra, cwd=ROOT)
+        _run(*command_line(name, extra), cwd=ROOT)
     except subprocess.CalledProcessError as e:
         sys.exit(e.returncode)
     except KeyboardInterrupt:
