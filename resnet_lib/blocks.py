@@ -17,6 +17,13 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from ._validation import check_int
+
+
+def _check_block_args(in_channels: int, channels: int, stride: int) -> None:
+    for name, value in (("in_channels", in_channels), ("channels", channels), ("stride", stride)):
+        check_int(name, value)
+
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     """3x3 convolution with padding 1, so that stride 1 keeps the spatial size.
@@ -58,6 +65,7 @@ class BasicBlock(nn.Module):
         self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
     ) -> None:
         super().__init__()
+        _check_block_args(in_channels, channels, stride)
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)  # in place: saves one activation-sized buffer
@@ -103,6 +111,7 @@ class Bottleneck(nn.Module):
         stride_in_1x1: bool = False,
     ) -> None:
         super().__init__()
+        _check_block_args(in_channels, channels, stride)
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, channels, stride_1x1)
         self.bn1 = nn.BatchNorm2d(channels)
@@ -145,6 +154,7 @@ class PreActBasicBlock(nn.Module):
         self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
     ) -> None:
         super().__init__()
+        _check_block_args(in_channels, channels, stride)
         self.bn1 = nn.BatchNorm2d(in_channels)  # normalises the input, so it has in_channels
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn2 = nn.BatchNorm2d(channels)

@@ -163,12 +163,14 @@ class CifarResNet(nn.Module):
                 stage.append(PlainBlock(self._width, channels, block_stride))
             else:
                 block = PreActBasicBlock if self.preact else BasicBlock
-                stage.append(block(self._width, channels, block_stride, self._shortcut(channels, block_stride)))
+                stage.append(
+                    block(self._width, channels, block_stride, self._shortcut(channels, block_stride))
+                )
             self._width = channels
         return nn.Sequential(*stage)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, self.conv1.weight.dtype)
         x = self.conv1(x)
         if self.bn1 is not None:
             x = self.relu(self.bn1(x))

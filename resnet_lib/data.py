@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
+from ._validation import check_int, check_number
+
 __all__ = [
     "CIFAR10_MEAN",
     "CIFAR10_STD",
@@ -125,8 +127,7 @@ def make_shapes(
         raise ValueError(f"n_train and n_val must be >= 1, got {n_train} and {n_val}")
     if image_size < 16:
         raise ValueError(f"image_size must be >= 16 for the shapes to be recognisable, got {image_size}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    check_number("noise", noise)
     g = torch.Generator().manual_seed(seed)
     n = n_train + n_val
     labels = torch.arange(n) % len(SHAPE_CLASSES)
@@ -253,6 +254,9 @@ def image_data(
     """
     if prefer not in ("auto", "cifar10", "shapes"):
         raise ValueError(f'prefer must be "auto", "cifar10" or "shapes", got {prefer!r}')
+    for name, value in {"n_train": n_train, "n_val": n_val}.items():
+        if value is not None:
+            check_int(name, value)
     reason = "as asked"
     if prefer != "shapes":
         source = cifar10_available(root, timeout)
@@ -270,14 +274,24 @@ def image_data(
                 reason = f"loading CIFAR-10 failed ({type(e).__name__})"
             else:
                 # The paper's split: the last 5,000 training images validate, the test set tests.
-                held_out, rest = Subset(train, range(CIFAR10_TRAIN, len(train))), Subset(train, range(CIFAR10_TRAIN))
-                data = ImageData(_first(rest, n_train), _first(held_out, n_val), "CIFAR-10", image_size, test=val)
+                held_out, rest = (
+                    Subset(train, range(CIFAR10_TRAIN, len(train))),
+                    Subset(train, range(CIFAR10_TRAIN)),
+                )
+                data = ImageData(
+                    _first(rest, n_train), _first(held_out, n_val), "CIFAR-10", image_size, test=val
+                )
                 print(
                     f"Data: CIFAR-10, {len(data.train):,} training / {len(data.val):,} validation (held out of the "
                     f"training set) / {len(data.test):,} test images, {image_size}x{image_size}"
                 )
                 return data
-    train, val = make_shapes(n_train or 5000, n_val or 1000, image_size=image_size, seed=seed)
+    train, val = make_shapes(
+        5000 if n_train is None else n_train,
+        1000 if n_val is None else n_val,
+        image_size=image_size,
+        seed=seed,
+    )
     print(
         f"Data: generated shapes ({reason}), {len(train):,} training / {len(val):,} validation images, "
         f"{image_size}x{image_size}"

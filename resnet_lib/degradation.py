@@ -32,7 +32,15 @@ from .data import image_data, make_loaders
 from .device import MEASURED_DIR, seed_everything
 from .training import AugmentedDataset, train
 
-__all__ = ["ARMS", "DEGRADATION_FILE", "SETTINGS", "final_values", "load_degradation", "run_arm", "run_experiment"]
+__all__ = [
+    "ARMS",
+    "DEGRADATION_FILE",
+    "SETTINGS",
+    "final_values",
+    "load_degradation",
+    "run_arm",
+    "run_experiment",
+]
 
 #: The networks compared, as `cifar_resnet` arguments (depth, shortcut, options).
 ARMS: dict[str, dict[str, Any]] = {
@@ -75,16 +83,26 @@ def run_arm(arm: str, seed: int, settings: dict[str, Any] = SETTINGS) -> dict[st
     check_one_of("arm", arm, ARMS)
     seed_everything(seed, num_threads=1)  # one thread per run: runs go in parallel instead
     prefer = "shapes" if settings["data"] == "shapes" else "cifar10"
-    data = image_data(prefer, image_size=settings["image_size"], n_train=settings["n_train"],
-                      n_val=settings["n_val"])
+    data = image_data(
+        prefer, image_size=settings["image_size"], n_train=settings["n_train"], n_val=settings["n_val"]
+    )
     train_set = AugmentedDataset(data.train, padding=settings["crop_padding"])
     train_loader, val_loader = make_loaders(train_set, data.val, settings["batch_size"], seed=seed)
     model = cifar_resnet(**ARMS[arm])
     epochs = -(-settings["steps"] // len(train_loader))  # ceil: max_steps ends the last one
     history = train(
-        model, train_loader, val_loader, epochs=epochs, lr=settings["lr"], momentum=settings["momentum"],
-        weight_decay=settings["weight_decay"], schedule=settings["schedule"],
-        warmup_steps=settings["warmup_steps"], max_steps=settings["steps"], device="cpu", progress=False,
+        model,
+        train_loader,
+        val_loader,
+        epochs=epochs,
+        lr=settings["lr"],
+        momentum=settings["momentum"],
+        weight_decay=settings["weight_decay"],
+        schedule=settings["schedule"],
+        warmup_steps=settings["warmup_steps"],
+        max_steps=settings["steps"],
+        device="cpu",
+        progress=False,
     )
     steps = [min((e + 1) * len(train_loader), settings["steps"]) for e in range(len(history["train_acc"]))]
     return {
@@ -161,8 +179,11 @@ def run_experiment(
             if "diverged" in run:
                 print(f"{run['arm']:>22} seed {run['seed']}: diverged ({run['diverged']})", flush=True)
             else:
-                print(f"{run['arm']:>22} seed {run['seed']}: final training error {run['train_error'][-1]:.3f}, "
-                      f"validation error {run['val_error'][-1]:.3f}", flush=True)
+                print(
+                    f"{run['arm']:>22} seed {run['seed']}: final training error {run['train_error'][-1]:.3f}, "
+                    f"validation error {run['val_error'][-1]:.3f}",
+                    flush=True,
+                )
     return result
 
 
@@ -170,7 +191,9 @@ def load_degradation(path: str | os.PathLike = DEGRADATION_FILE) -> dict[str, An
     """The stored experiment: ``{"settings", "environment", "runs"}`` (see `run_experiment`)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no degradation results at {str(path)!r}: run `python3 tasks.py degradation`")
+        raise FileNotFoundError(
+            f"no degradation results at {str(path)!r}: run `python3 tasks.py degradation`"
+        )
     return json.loads(path.read_text())
 
 
@@ -182,6 +205,8 @@ def final_values(result: dict[str, Any], arm: str, key: str = "train_error") -> 
     check_one_of("arm", arm, ARMS)
     runs = sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
     if not runs:
-        raise ValueError(f"the results hold no run of {arm!r}; they have {sorted({r['arm'] for r in result['runs']})}")
+        raise ValueError(
+            f"the results hold no run of {arm!r}; they have {sorted({r['arm'] for r in result['runs']})}"
+        )
     worst = 1.0 if key.endswith("error") else float("inf")
     return [worst if "diverged" in r else r[key][-1] for r in runs]

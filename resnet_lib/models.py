@@ -8,6 +8,7 @@ change from one depth to the next: that is all `RESNET_CONFIGS` holds.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from .arithmetic import _check_ints
@@ -53,8 +54,24 @@ def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
                 nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
 
 
-def check_input(x: Tensor, in_channels: int) -> None:
-    """Fail with a readable message before conv2d fails with a cryptic one."""
+def check_input(x: Tensor, in_channels: int, dtype: torch.dtype = torch.float32) -> None:
+    """Fail with a readable message before conv2d fails with a cryptic one.
+
+    Args:
+        x: What the model was given.
+        in_channels: Channels the first conv expects.
+        dtype: The dtype of the model's weights (autocast may still compute in half precision).
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(
+            f"expected a torch.Tensor of images, got {type(x).__name__}: e.g. torch.from_numpy(x).float()"
+        )
+    if not x.is_floating_point():
+        raise TypeError(f"expected floating-point images, got dtype {x.dtype}: convert with x.float()")
+    if x.dtype != dtype and x.dtype not in (torch.float16, torch.bfloat16):  # half: autocast's business
+        raise TypeError(
+            f"the images are {x.dtype} but the model's weights are {dtype}: convert with x.to({dtype})"
+        )
     if x.dim() != 4 or x.shape[1] != in_channels:
         raise ValueError(
             f"expected an input of shape (batch, {in_channels}, height, width), got {tuple(x.shape)}"
@@ -133,7 +150,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*stage)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(x, self.in_channels)
+        check_input(x, self.in_channels, self.conv1.weight.dtype)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = self.avgpool(x).flatten(1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from ._validation import check_int
+from ._validation import check_int, check_number, check_one_of
 from .inspection import in_mode
 
 __all__ = [
@@ -57,6 +58,10 @@ def lr_at(step: int, total_steps: int, lr: float, schedule: str = "cosine", warm
 
     During the first `warmup_steps` steps the rate rises linearly to the schedule's.
     """
+    check_int("step", step, minimum=0)
+    check_int("total_steps", total_steps)
+    check_number("lr", lr, strict=True)
+    check_int("warmup_steps", warmup_steps, minimum=0)
     if schedule == "cosine":
         rate = lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
     elif schedule == "step":
@@ -89,24 +94,45 @@ def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
         raise ValueError(
             f"labels must be a 1-D tensor of class indices (int64), got {labels.dtype} {tuple(labels.shape)}"
         )
-    if int(labels.max()) >= logits.shape[1] or int(labels.min()) < 0:
+    if int(labels.min()) < 0:
+        raise ValueError(f"labels must be class indices 0..{logits.shape[1] - 1}, got {int(labels.min())}")
+    if int(labels.max()) >= logits.shape[1]:
         raise ValueError(
             f"a label is {int(labels.max())} but the model has only {logits.shape[1]} outputs "
             f"(classes 0..{logits.shape[1] - 1}): check num_classes"
         )
 
 
+def _device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    """`device` as a torch.device, or where the model's parameters are; clear errors for both."""
+    if device is None:
+        first = next(model.parameters(), None)
+        if first is None:
+            raise ValueError(f"{type(model).__name__} has no parameters: pass device= to say where to run it")
+        return first.device
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {device!r} ({type(device).__name__})")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device must be e.g. 'cpu', 'cuda', 'cuda:1' or 'mps', got {device!r}") from None
+
+
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, loader: DataLoader, device: torch.device | str | None = None
+    model: nn.Module, loader: DataLoader, device: torch.device | str | None = None, amp: bool = True
 ) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy (0..1) of `model` over `loader`, in eval mode."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    """Mean cross-entropy loss and accuracy (0..1) of `model` over `loader`, in eval mode.
+
+    ``amp=False`` keeps CUDA in float32 (elsewhere nothing changes: see `_autocast`).
+    """
+    check_one_of("amp", amp, (True, False))
+    device = _device(model, device)
     total_loss, correct, count = 0.0, 0, 0
     with in_mode(model, training=False):
         for images, labels in loader:
             images, labels = _to((images, labels), device)
-            with _autocast(device):
+            with _autocast(device, amp):
                 logits = model(images)
             total_loss += F.cross_entropy(logits.float(), labels, reduction="sum").item()
             correct += (logits.argmax(1) == labels).sum().item()
@@ -279,7 +305,14 @@ def load_checkpoint(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as e:
+        # A truncated or corrupted file, or one holding more than tensors and plain values.
+        raise ValueError(
+            f"{str(path)!r} cannot be read as a checkpoint ({type(e).__name__}: {str(e).splitlines()[0]}): "
+            "it is truncated or corrupted, or was not written by save_checkpoint"
+        ) from e
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise ValueError(f"{str(path)!r} is not a checkpoint of save_checkpoint (no 'model' entry)")
     if model is not None:
@@ -352,10 +385,14 @@ def train(
         the whole run's history, the saved part included.
     """
     check_int("epochs", epochs)
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    check_number("lr", lr, strict=True)
+    check_number("momentum", momentum)
+    check_number("weight_decay", weight_decay)
+    check_one_of("schedule", schedule, SCHEDULES)
+    check_int("warmup_steps", warmup_steps, minimum=0)
+    if max_steps is not None:
+        check_int("max_steps", max_steps)
+    check_one_of("amp", amp, (True, False))
     steps_per_epoch = len(train_loader)
     if steps_per_epoch == 0:
         raise ValueError(
@@ -366,7 +403,7 @@ def train(
         raise ValueError(
             f"stop_at_step must be between 1 and {total_steps} (the run's steps), got {stop_at_step!r}"
         )
-    device = torch.device(device) if device is not None else next(model.parameters()).device
+    device = _device(model, device)
     model.to(device)
     use_amp = amp and device.type == "cuda"
 
@@ -395,7 +432,8 @@ def train(
             )
         unwrap(model).load_state_dict(saved["model"], strict=True)
         optimizer.load_state_dict(saved["optimizer"])
-        scaler.load_state_dict(saved["scaler"])
+        if use_amp and saved["scaler"]:  # a CPU (or float32) run saved an empty scaler: start afresh
+            scaler.load_state_dict(saved["scaler"])
         step = skip = saved["step"]
         history = {k: list(v) for k, v in saved["history"].items()}
         epoch_sums, rng_state = list(saved["epoch_sums"]), saved["rng_state"]
@@ -481,7 +519,7 @@ def train(
                 history["train_loss"].append(loss_sum / seen)
                 history["train_acc"].append(correct / seen)
                 if val_loader is not None:
-                    val_loss, val_acc = evaluate(unwrap(model), val_loader, device)
+                    val_loss, val_acc = evaluate(unwrap(model), val_loader, device, amp)
                     history["val_loss"].append(val_loss)
                     history["val_acc"].append(val_acc)
                 save([0.0, 0, 0])

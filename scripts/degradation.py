@@ -19,16 +19,26 @@ from resnet_lib.degradation import ARMS, DEGRADATION_FILE, SETTINGS, run_experim
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tasks.py degradation", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(DEGRADATION_FILE), help="JSON file to write (default: %(default)s)")
-    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS), metavar="ARM",
-                        help=f"networks to train (default: all of {', '.join(ARMS)})")
+    parser.add_argument(
+        "--out", default=str(DEGRADATION_FILE), help="JSON file to write (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        default=list(ARMS),
+        choices=list(ARMS),
+        metavar="ARM",
+        help=f"networks to train (default: all of {', '.join(ARMS)})",
+    )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel (default: %(default)s)")
     parser.add_argument("--data", choices=("shapes", "cifar10"), default=SETTINGS["data"])
     parser.add_argument("--steps", type=int, default=SETTINGS["steps"])
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    result = run_experiment(args.out, tuple(args.arms), args.seeds, args.workers, data=args.data, steps=args.steps)
+    result = run_experiment(
+        args.out, tuple(args.arms), args.seeds, args.workers, data=args.data, steps=args.steps
+    )
     print(f"{len(result['runs'])} runs written to {args.out} in {time.perf_counter() - start:.0f} s")
 
 

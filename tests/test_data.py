@@ -79,8 +79,10 @@ def _fake_cifar10(root, per_batch: int = 10) -> None:
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 "labels": [int(v) for v in rng.integers(0, 10, per_batch)]}
+        batch = {
+            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            "labels": [int(v) for v in rng.integers(0, 10, per_batch)],
+        }
         (folder / name).write_bytes(pickle.dumps(batch))
     (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [f"class {i}" for i in range(10)]}))
 
@@ -95,7 +97,10 @@ def test_cifar10_validation_is_held_out_of_the_training_set(monkeypatch, tmp_pat
     assert (len(d.train), len(d.val), len(d.test)) == (45, 5, 10)
     assert d.train.indices == range(45) and d.val.indices == range(45, 50)  # disjoint, both from training
     assert d.test.train is False and d.val.dataset.train is True
-    assert "45 training / 5 validation (held out of the training set) / 10 test images" in capsys.readouterr().out
+    assert (
+        "45 training / 5 validation (held out of the training set) / 10 test images"
+        in capsys.readouterr().out
+    )
 
 
 def test_generated_set_has_no_test_split():

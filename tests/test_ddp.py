@@ -7,7 +7,6 @@ import sys
 import torch
 
 
-
 def run_script(tmp_path, *extra, nproc=2):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     command = [

@@ -1,7 +1,9 @@
 """The training loop: it learns, its history has the documented shape, errors are clear."""
 
 import math
+import re
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -181,3 +183,115 @@ def test_augmentation_keeps_shapes_and_labels(shapes):
     assert torch.equal(AugmentedDataset(shapes[0], padding=0, flip=False)[3][0], shapes[0][3][0])
     with pytest.raises(ValueError, match="padding"):
         AugmentedDataset(shapes[0], padding=-1)
+
+
+# ---------------------------------------------------------------- bad input, named clearly
+
+
+def _tiny_loaders():
+    from resnet_lib.data import make_loaders, make_shapes
+
+    train_set, val_set = make_shapes(64, 32, image_size=16)
+    return make_loaders(train_set, val_set, batch_size=32)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(device="gpu"), ValueError, "device must be e.g. 'cpu', 'cuda'"),
+        (dict(device=0.5), TypeError, "device must be a str or torch.device"),
+        (dict(max_steps=0), ValueError, "max_steps must be a positive int, got 0"),
+        (dict(max_steps=-3), ValueError, "max_steps must be a positive int, got -3"),
+        (dict(lr=True), TypeError, "lr must be a finite number > 0"),
+        (dict(lr=float("nan")), ValueError, "lr must be a finite number > 0"),
+        (dict(schedule="linear"), ValueError, "schedule must be one of"),
+        (dict(amp=1), ValueError, "amp must be one of True, False"),
+        (dict(warmup_steps=-1), ValueError, "warmup_steps must be an int >= 0"),
+    ],
+)
+def test_train_refuses_bad_arguments_before_training(kwargs, error, message):
+    from resnet_lib import cifar_resnet
+    from resnet_lib.training import train
+
+    model = cifar_resnet(20)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(error, match=re.escape(message)):
+        train(model, *_tiny_loaders(), progress=False, **kwargs)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing trained
+
+
+def test_lr_at_refuses_an_empty_run():
+    from resnet_lib.training import lr_at
+
+    with pytest.raises(ValueError, match="total_steps must be a positive int, got 0"):
+        lr_at(0, 0, 0.1)
+
+
+def test_evaluate_a_model_without_parameters_needs_a_device():
+    from resnet_lib.training import evaluate
+
+    with pytest.raises(ValueError, match="Flatten has no parameters: pass device="):
+        evaluate(torch.nn.Flatten(), _tiny_loaders()[1])
+
+
+def test_a_negative_label_is_named():
+    from resnet_lib import cifar_resnet
+    from resnet_lib.training import train
+
+    images = torch.randn(32, 3, 16, 16)
+    labels = torch.full((32,), -1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, labels), batch_size=32)
+    with pytest.raises(ValueError, match=r"labels must be class indices 0\.\.9, got -1"):
+        train(cifar_resnet(20), loader, progress=False)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
+    from resnet_lib import cifar_resnet
+    from resnet_lib.training import load_checkpoint, save_checkpoint
+
+    path = save_checkpoint(tmp_path / "c.pt", cifar_resnet(20))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="cannot be read as a checkpoint .* truncated or corrupted"):
+        load_checkpoint(path)
+
+
+def test_image_data_refuses_zero_images_and_make_shapes_nan_noise():
+    from resnet_lib.data import image_data, make_shapes
+
+    with pytest.raises(ValueError, match="n_train must be a positive int, got 0"):
+        image_data(prefer="shapes", n_train=0)
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0, got nan"):
+        make_shapes(10, 10, image_size=16, noise=float("nan"))
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (
+            torch.zeros(2, 3, 16, 16, dtype=torch.long),
+            "expected floating-point images, got dtype torch.int64",
+        ),
+        (
+            torch.zeros(2, 3, 16, 16, dtype=torch.float64),
+            "the images are torch.float64 but the model's weights",
+        ),
+        (np.zeros((2, 3, 16, 16), dtype=np.float32), "expected a torch.Tensor of images, got ndarray"),
+    ],
+)
+def test_model_inputs_of_the_wrong_kind_are_named(x, message):
+    from resnet_lib import cifar_resnet, resnet18
+
+    for model in (cifar_resnet(20), resnet18()):
+        with pytest.raises(TypeError, match=re.escape(message)):
+            model(x)
+
+
+@pytest.mark.parametrize("args", [(-1, 64), (64, 0), (64, 64, 0), (64.0, 64), (64, 64, True)])
+def test_blocks_refuse_bad_sizes(args):
+    from resnet_lib import BasicBlock, Bottleneck, PreActBasicBlock
+
+    for block in (BasicBlock, Bottleneck, PreActBasicBlock):
+        with pytest.raises((TypeError, ValueError), match="in_channels|channels|stride"):
+            block(*args)
