@@ -4,7 +4,7 @@ One module per concept, in the order the notebooks teach them:
 
 - `arithmetic`: output sizes of convolutions and pooling layers (notebook 01)
 - `blocks`: BasicBlock, Bottleneck and the pre-activation block (notebook 02)
-- `models`: ResNet-18/34/50/101/152 (notebook 03)
+- `models`: ResNet-18/34/50/101/152 (notebook 03), Wide ResNet, ResNeXt, ResNet-C/D (notebook 06)
 - `inspection`: parameters, FLOPs, layer traces, memory, source viewer
 - `device`, `timing`, `benchmark`: where code runs, timing it honestly, and the
   throughput grid of ResNet-18 ... 152 (notebook 04)
@@ -43,6 +43,11 @@ from .models import (
     resnet50,
     resnet101,
     resnet152,
+    resnext50_32x4d,
+    resnext101_32x8d,
+    resnext101_64x4d,
+    wide_resnet50_2,
+    wide_resnet101_2,
 )
 from .pretrained import (
     for_transfer,
@@ -102,6 +107,9 @@ __all__ = [
     "resnet18",
     "resnet34",
     "resnet50",
+    "resnext101_32x8d",
+    "resnext101_64x4d",
+    "resnext50_32x4d",
     "RESNET_CONFIGS",
     "same_padding",
     "save_checkpoint",
@@ -113,4 +121,6 @@ __all__ = [
     "top_k",
     "trace_layers",
     "train",
+    "wide_resnet101_2",
+    "wide_resnet50_2",
 ]

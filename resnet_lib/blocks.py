@@ -25,13 +25,17 @@ def _check_block_args(in_channels: int, channels: int, stride: int) -> None:
         check_int(name, value)
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
     """3x3 convolution with padding 1, so that stride 1 keeps the spatial size.
 
     No bias: the BatchNorm that always follows subtracts the mean, which would
-    cancel any bias, and has a bias (beta) of its own.
+    cancel any bias, and has a bias (beta) of its own. ``groups`` splits the channels
+    into independent groups (ResNeXt's cardinality): each output channel sees only
+    ``in_channels / groups`` inputs, so weights and multiply-adds shrink by ``groups``.
     """
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+    return nn.Conv2d(
+        in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
+    )
 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -39,12 +43,24 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
 
 
-def projection_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+def projection_shortcut(
+    in_channels: int, out_channels: int, stride: int, avg_down: bool = False
+) -> nn.Sequential:
     """The paper's option B shortcut: a strided 1x1 conv + BatchNorm.
 
     Used only where the identity cannot be added: when the block changes the
     spatial size (stride != 1) or the number of channels.
+
+    ``avg_down=True`` is "ResNet-D" (He et al. 2019, "Bag of Tricks", arXiv:1812.01187):
+    a strided 1x1 conv ignores 3 of every 4 input pixels, so average each 2x2 window
+    first and let the 1x1 conv run with stride 1 on the averages.
     """
+    if avg_down and stride != 1:
+        return nn.Sequential(
+            nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False),
+            conv1x1(in_channels, out_channels),
+            nn.BatchNorm2d(out_channels),
+        )
     return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
 
 
@@ -98,6 +114,11 @@ class Bottleneck(nn.Module):
             conv, as torchvision does ("ResNet v1.5"); ``True`` puts it in the first
             1x1 conv, as in the paper ("v1"), which skips 3 of every 4 pixels
             before any 3x3 conv has seen them: cheaper, slightly less accurate.
+        groups: Groups of the 3x3 conv (ResNeXt's cardinality, Xie et al. 2017).
+        base_width: Channels per group, for a stage of width 64. The inner width is
+            ``channels * base_width / 64 * groups``: 64 and 1 give the ResNet
+            bottleneck, 128 and 1 the Wide ResNet's (2x wider inside, Zagoruyko &
+            Komodakis 2016), 4 and 32 ResNeXt-50 32x4d's.
     """
 
     expansion: int = 4
@@ -109,15 +130,20 @@ class Bottleneck(nn.Module):
         stride: int = 1,
         downsample: nn.Module | None = None,
         stride_in_1x1: bool = False,
+        groups: int = 1,
+        base_width: int = 64,
     ) -> None:
         super().__init__()
         _check_block_args(in_channels, channels, stride)
+        check_int("groups", groups)
+        check_int("base_width", base_width)
+        width = int(channels * base_width / 64) * groups  # of the 1x1 reduce and the 3x3
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
-        self.conv1 = conv1x1(in_channels, channels, stride_1x1)
-        self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = conv3x3(channels, channels, stride_3x3)
-        self.bn2 = nn.BatchNorm2d(channels)
-        self.conv3 = conv1x1(channels, channels * self.expansion)  # expands, never strides
+        self.conv1 = conv1x1(in_channels, width, stride_1x1)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride_3x3, groups)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, channels * self.expansion)  # expands, never strides
         self.bn3 = nn.BatchNorm2d(channels * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from .arithmetic import _check_ints
-from .blocks import BasicBlock, Bottleneck, projection_shortcut
+from .blocks import BasicBlock, Bottleneck, conv3x3, projection_shortcut
 
 Block = type[BasicBlock] | type[Bottleneck]
 
@@ -91,6 +91,12 @@ class ResNet(nn.Module):
             large-batch training a little.
         stride_in_1x1: For `Bottleneck` only: put each stage's stride in the first
             1x1 conv (the paper's "v1") instead of the 3x3 conv (torchvision's "v1.5").
+        groups, width_per_group: For `Bottleneck` only: the 3x3 conv's groups and the
+            channels per group at stage width 64 (see `Bottleneck`): ResNeXt and Wide ResNet.
+        deep_stem: "ResNet-C" (He et al. 2019, arXiv:1812.01187): three 3x3 convs
+            (32, 32, 64 channels, the first with stride 2) instead of the 7x7 conv.
+        avg_down: "ResNet-D" (same paper): shortcuts that average-pool before a stride-1
+            1x1 conv instead of a strided 1x1 conv (`projection_shortcut`).
     """
 
     def __init__(
@@ -101,6 +107,10 @@ class ResNet(nn.Module):
         in_channels: int = 3,
         zero_init_residual: bool = False,
         stride_in_1x1: bool = False,
+        groups: int = 1,
+        width_per_group: int = 64,
+        deep_stem: bool = False,
+        avg_down: bool = False,
     ) -> None:
         super().__init__()
         if not (isinstance(block, type) and issubclass(block, (BasicBlock, Bottleneck))):
@@ -111,13 +121,38 @@ class ResNet(nn.Module):
         _check_ints(num_classes=num_classes, in_channels=in_channels)
         if stride_in_1x1 and not issubclass(block, Bottleneck):
             raise ValueError("stride_in_1x1=True needs Bottleneck blocks; BasicBlock has no 1x1 conv")
+        _check_ints(groups=groups, width_per_group=width_per_group)
+        if (groups, width_per_group) != (1, 64) and not issubclass(block, Bottleneck):
+            raise ValueError(
+                f"groups and width_per_group need Bottleneck blocks, got groups={groups}, "
+                f"width_per_group={width_per_group} with BasicBlock"
+            )
+        for name, value in (("deep_stem", deep_stem), ("avg_down", avg_down)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
 
         self.in_channels = in_channels
         self.stride_in_1x1 = stride_in_1x1
+        self.avg_down = avg_down
+        # What every Bottleneck of the network gets besides its sizes (BasicBlock: nothing).
+        self._block_options = {}
+        if issubclass(block, Bottleneck):
+            self._block_options = dict(stride_in_1x1=stride_in_1x1, groups=groups, base_width=width_per_group)
         self._width = 64  # channels flowing between blocks, updated by _make_layer
 
         # Stem: 224 -> 112 (conv) -> 56 (pool). Cheap early downsampling.
-        self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        if deep_stem:  # ResNet-C: the same 224 -> 112 in three cheaper 3x3 convs
+            self.conv1 = nn.Sequential(
+                conv3x3(in_channels, 32, stride=2),
+                nn.BatchNorm2d(32),
+                nn.ReLU(inplace=True),
+                conv3x3(32, 32),
+                nn.BatchNorm2d(32),
+                nn.ReLU(inplace=True),
+                conv3x3(32, 64),
+            )
+        else:
+            self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
@@ -142,15 +177,15 @@ class ResNet(nn.Module):
         # A projection only where the identity cannot be added. In ResNet-50/101/152
         # this includes stage 1 (64 -> 256 channels at stride 1); in ResNet-18/34 it does not.
         if stride != 1 or self._width != out_channels:
-            downsample = projection_shortcut(self._width, out_channels, stride)
-        extra = {"stride_in_1x1": True} if self.stride_in_1x1 else {}
-        stage = [block(self._width, channels, stride, downsample, **extra)]
-        stage += [block(out_channels, channels, **extra) for _ in range(1, blocks)]
+            downsample = projection_shortcut(self._width, out_channels, stride, self.avg_down)
+        options = self._block_options
+        stage = [block(self._width, channels, stride, downsample, **options)]
+        stage += [block(out_channels, channels, **options) for _ in range(1, blocks)]
         self._width = out_channels
         return nn.Sequential(*stage)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_input(x, self.in_channels, self.conv1.weight.dtype)
+        check_input(x, self.in_channels, self.fc.weight.dtype)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = self.avgpool(x).flatten(1)
@@ -217,3 +252,31 @@ def resnet101(**kwargs) -> ResNet:
 def resnet152(**kwargs) -> ResNet:
     """ResNet-152: Bottlenecks (3, 8, 36, 3). Keyword arguments as in `resnet`."""
     return resnet(152, **kwargs)
+
+
+# ---------------------------------------------------------------- after 2015 (notebook 06)
+
+
+def wide_resnet50_2(**kwargs) -> ResNet:
+    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): ResNet-50 with bottlenecks 2x wider inside."""
+    return ResNet(Bottleneck, RESNET_CONFIGS[50][1], width_per_group=128, **kwargs)
+
+
+def wide_resnet101_2(**kwargs) -> ResNet:
+    """Wide ResNet-101-2: ResNet-101 with bottlenecks 2x wider inside."""
+    return ResNet(Bottleneck, RESNET_CONFIGS[101][1], width_per_group=128, **kwargs)
+
+
+def resnext50_32x4d(**kwargs) -> ResNet:
+    """ResNeXt-50 32x4d (Xie et al. 2017): 32 groups of 4 channels in the 3x3 conv of stage 1."""
+    return ResNet(Bottleneck, RESNET_CONFIGS[50][1], groups=32, width_per_group=4, **kwargs)
+
+
+def resnext101_32x8d(**kwargs) -> ResNet:
+    """ResNeXt-101 32x8d: 32 groups of 8 channels."""
+    return ResNet(Bottleneck, RESNET_CONFIGS[101][1], groups=32, width_per_group=8, **kwargs)
+
+
+def resnext101_64x4d(**kwargs) -> ResNet:
+    """ResNeXt-101 64x4d: 64 groups of 4 channels."""
+    return ResNet(Bottleneck, RESNET_CONFIGS[101][1], groups=64, width_per_group=4, **kwargs)
