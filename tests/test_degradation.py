@@ -1,0 +1,132 @@
+"""The degradation experiment (notebook 02, section 1.3): its runner, its CLI, its stored file."""
+
+import json
+import re
+
+import pytest
+import torch
+
+from resnet_lib import PreActBasicBlock, cifar_resnet, count_parameters
+from resnet_lib.degradation import (
+    ARMS,
+    DEGRADATION_FILE,
+    SETTINGS,
+    final_values,
+    load_degradation,
+    run_experiment,
+)
+
+TINY = dict(steps=4, n_train=128, n_val=64, batch_size=32)
+
+
+def test_a_tiny_experiment_writes_every_run_with_its_settings(tmp_path):
+    out = tmp_path / "deg.json"
+    result = run_experiment(out, arms=("plain-20", "pre-act ResNet-56"), seeds=1, workers=1, **TINY)
+    stored = json.loads(out.read_text())
+    assert stored == json.loads(json.dumps(result))
+    assert stored["settings"] == {**SETTINGS, **TINY}
+    assert set(stored["environment"]) == {"device", "torch", "python", "date"}
+    assert [(r["arm"], r["seed"]) for r in stored["runs"]] == [("plain-20", 0), ("pre-act ResNet-56", 0)]
+    for run in stored["runs"]:
+        epochs = len(run["step"])
+        assert run["step"][-1] == 4 and epochs == 1  # 128 images in batches of 32: one epoch of 4 steps
+        assert all(len(run[k]) == epochs for k in ("train_error", "train_loss", "val_error", "val_loss"))
+        assert all(0 <= e <= 1 for e in run["train_error"] + run["val_error"])
+    assert final_values(stored, "plain-20") == [stored["runs"][0]["train_error"][-1]]
+
+
+def test_the_command_line_runs_the_experiment(tmp_path, capsys):
+    import degradation  # scripts/degradation.py
+
+    out = tmp_path / "cli.json"
+    degradation.main(
+        ["--out", str(out), "--arms", "ResNet-20", "--seeds", "1", "--workers", "1", "--steps", "2"]
+    )
+    assert [r["arm"] for r in load_degradation(out)["runs"]] == ["ResNet-20"]
+    assert "1 runs written to" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(arms=("ResNet-57",)), ValueError, "arm must be one of"),
+        (dict(seeds=0), ValueError, "seeds must be a positive int"),
+        (dict(workers=True), TypeError, "workers must be a positive int"),
+        (dict(stepz=3), ValueError, "unknown settings ['stepz']"),
+        (dict(data="imagenet"), ValueError, "data must be one of"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_runs(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        run_experiment(tmp_path / "x.json", **kwargs)
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_diverged_run_counts_as_the_worst_result():
+    result = {
+        "runs": [
+            {"arm": "plain-56", "seed": 0, "diverged": "the loss is nan"},
+            {"arm": "plain-56", "seed": 1, "train_error": [0.5, 0.2], "train_loss": [1.0, 0.4]},
+        ]
+    }
+    assert final_values(result, "plain-56") == [1.0, 0.2]
+    assert final_values(result, "plain-56", "train_loss") == [float("inf"), 0.4]
+    with pytest.raises(ValueError, match="no run of 'ResNet-20'"):
+        final_values(result, "ResNet-20")
+
+
+def test_the_stored_experiment_is_complete_and_used_the_librarys_recipe():
+    stored = load_degradation(DEGRADATION_FILE)
+    assert stored["settings"] == SETTINGS
+    assert sorted((r["arm"], r["seed"]) for r in stored["runs"]) == sorted(
+        (a, s) for a in ARMS for s in range(3)
+    )
+    assert all(r["step"][-1] == SETTINGS["steps"] for r in stored["runs"])
+
+
+def test_missing_results_say_how_to_make_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match="tasks.py degradation"):
+        load_degradation(tmp_path / "none.json")
+
+
+# ---------------------------------------------------------------- the pre-activation block
+
+
+def test_preact_block_adds_its_branch_to_an_untouched_input():
+    torch.manual_seed(0)
+    block = PreActBasicBlock(8, 8).eval()
+    x = torch.randn(2, 8, 6, 6)  # negative values too: nothing after the sum may clip them
+    with torch.no_grad():
+        branch = block.conv2(block.relu(block.bn2(block.conv1(block.relu(block.bn1(x))))))
+        out = block(x)
+    assert torch.equal(out, branch + x) and (out < 0).any()
+    assert count_parameters(block) == 2 * 9 * 8 * 8 + 2 * 2 * 8
+
+
+def test_preact_block_leaves_its_input_alone_and_trains():
+    block = PreActBasicBlock(4, 4).train()
+    x = torch.randn(2, 4, 5, 5, requires_grad=True)
+    before = x.detach().clone()
+    block(x).sum().backward()  # an in-place ReLU on x would break autograd or change x
+    assert torch.equal(x.detach(), before) and x.grad is not None
+
+
+def test_preact_cifar_net_has_the_same_parameters_as_the_original():
+    # The stem loses a BatchNorm of 16 channels, the end gains one of 64; two blocks' first
+    # BatchNorm normalise 16 (not 32) and 32 (not 64) channels: 0 in all.
+    for depth in (20, 56):
+        assert count_parameters(cifar_resnet(depth, preact=True)) == count_parameters(cifar_resnet(depth))
+    assert cifar_resnet(20, preact=True)(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(shortcut=None, preact=True), ValueError, "preact=True needs shortcuts"),
+        (dict(zero_init_residual=True, preact=True), ValueError, "no zero_init_residual"),
+        (dict(preact=1), TypeError, "preact must be True or False"),
+    ],
+)
+def test_preact_cifar_net_refuses_what_it_cannot_build(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        cifar_resnet(20, **kwargs)
