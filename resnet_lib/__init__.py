@@ -10,6 +10,7 @@ One module per concept, in the order the notebooks teach them:
   throughput grid of ResNet-18 ... 152 (notebook 04)
 - `cifar`, `data`, `training`: the paper's CIFAR-10 nets, data sets, a training loop
   (notebooks 02 and 05)
+- `proofs`: is our model the same function as the reference? (notebooks 03 and 05)
 - `pretrained`: torchvision's ImageNet weights in our models (notebook 05)
 - `tables`, `figures`: tables and figures the notebooks show
 - `checks`: self-checks for the exercises
@@ -57,6 +58,7 @@ from .pretrained import (
     pretrained_resnet,
     top_k,
 )
+from .proofs import ProofReport, compare_models, randomise_batchnorm
 from .training import AugmentedDataset, evaluate, load_checkpoint, save_checkpoint, train
 
 # torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
@@ -73,6 +75,7 @@ __all__ = [
     "CIFAR_DEPTHS",
     "cifar_resnet",
     "CifarResNet",
+    "compare_models",
     "conv1x1",
     "conv3x3",
     "conv_output_size",
@@ -98,6 +101,8 @@ __all__ = [
     "pool_output_size",
     "pretrained_resnet",
     "projection_shortcut",
+    "ProofReport",
+    "randomise_batchnorm",
     "receptive_field",
     "ReceptiveField",
     "ResNet",

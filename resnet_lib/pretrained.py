@@ -13,7 +13,8 @@ every key must match and every shape must fit, or loading fails loudly.
   for a state dict saved on disk alike.
 - `pretrained_resnet`: the three together; `top_k`: the best classes of an image.
 - `offline_proof`: without a network, checks the same loading path on torchvision's
-  randomly initialised ResNet saved to a file: both models give identical outputs.
+  randomly initialised ResNet (BatchNorm randomised) saved to a file: both models give
+  the same outputs in eval and train mode, and the same gradients.
 - `for_transfer`: a trained ResNet set up for a new task, by feature extraction (only a
   new last layer learns) or fine-tuning (the last stage learns too).
 """
@@ -31,6 +32,7 @@ from torch import nn
 from ._validation import check_int
 from .data import _reachable
 from .models import resnet18, resnet34, resnet50, resnet101, resnet152
+from .proofs import compare_models, randomise_batchnorm
 
 __all__ = [
     "download_state_dict",
@@ -148,33 +150,51 @@ def top_k(
     return [(categories[i], p) for i, p in zip(indices.tolist(), values.tolist())]
 
 
-@torch.no_grad()
 def offline_proof(arch: str = "resnet50", seed: int = 0, image_size: int = 224) -> dict[str, Any]:
     """Check the loading path without a download: torchvision's own (random) ResNet, saved and reloaded.
 
-    Builds ``torchvision.models.<arch>()`` with seeded random weights, saves its state
-    dict to a temporary file, loads that file into our ResNet with
-    `load_torchvision_state_dict` (the function the pretrained weights go through),
-    and runs both models on the same random batch.
+    Builds ``torchvision.models.<arch>()`` with seeded random weights and randomised
+    BatchNorm (`randomise_batchnorm`: at default init a BatchNorm is a positive scale
+    that hides a misplaced ReLU), saves its state dict to a temporary file and loads
+    that file into our ResNet with `load_torchvision_state_dict` (the function the
+    pretrained weights go through). Then `compare_models` runs both, as loaded, on the same random
+    batch of 2 images: outputs in eval mode, outputs in train mode, every gradient and
+    the updated running statistics.
+
+    Args:
+        arch: ``"resnet18"``, ``"resnet34"``, ``"resnet50"``, ``"resnet101"`` or ``"resnet152"``.
+        seed: Seed of the weights, the BatchNorm values and the batch.
+        image_size: Height and width of the random images.
 
     Returns:
-        ``{"keys": number of tensors loaded, "max_difference": largest |ours - torchvision|,
-        "identical": bool}``.
+        ``{"keys": number of tensors loaded, "eval", "train", "gradients", "running_stats":
+        largest |ours - torchvision| of each check, "max_difference": the largest of the
+        four, "equal": every check within `compare_models`' tolerance, "identical": all four
+        differences exactly 0}``.
     """
     import torchvision
 
+    archs = sorted(name for name, _ in ARCHITECTURES.values())
+    if arch not in archs:
+        raise ValueError(f"arch must be one of {archs}, got {arch!r}")
+    check_int("image_size", image_size)
     torch.manual_seed(seed)
-    reference = getattr(torchvision.models, arch)().eval()
+    reference = randomise_batchnorm(getattr(torchvision.models, arch)(), seed)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{arch}.pt"
         torch.save(reference.state_dict(), path)
         ours = load_torchvision_state_dict(path, arch)
     x = torch.randn(2, 3, image_size, image_size, generator=torch.Generator().manual_seed(seed))
-    a, b = ours(x), reference(x)
+    # load_weights=False: compare what the file loaded, do not load the reference's weights again.
+    report = compare_models(ours, reference, x, load_weights=False)
+    differences = report.differences()
+    largest = max(differences.values())
     return {
         "keys": len(reference.state_dict()),
-        "max_difference": (a - b).abs().max().item(),
-        "identical": torch.equal(a, b),
+        **differences,
+        "max_difference": largest,
+        "equal": report.equal,
+        "identical": largest == 0,
     }
 
 

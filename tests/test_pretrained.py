@@ -11,13 +11,30 @@ from resnet_lib.pretrained import for_transfer, get_weights, load_torchvision_st
 from resnet_lib.training import train
 
 
-def test_offline_proof_gives_identical_outputs():
-    result = offline_proof("resnet18", image_size=64)
+def test_offline_proof_compares_eval_train_and_gradients():
+    result = offline_proof("resnet18", image_size=32)
     assert result == {
         "keys": len(torchvision.models.resnet18().state_dict()),
+        "eval": 0.0,
+        "train": 0.0,
+        "gradients": 0.0,
+        "running_stats": 0.0,
         "max_difference": 0.0,
+        "equal": True,
         "identical": True,
-    }
+    }  # tests/test_proofs.py: broken models make it report "equal": False
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"arch": "resnet49"}, ValueError, r"arch must be one of \['resnet101', 'resnet152', 'resnet18', "),
+        ({"arch": "resnet18", "image_size": 0}, ValueError, "image_size"),
+    ],
+)
+def test_offline_proof_refuses_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        offline_proof(**kwargs)
 
 
 def test_state_dict_file_loads_strictly(tmp_path):

@@ -1,0 +1,161 @@
+"""Is our model the same function as the reference? A comparison that a wrong model fails.
+
+Equal outputs at default initialisation prove little: there every BatchNorm has mean 0,
+variance 1, weight 1 and bias 0, a positive scale that commutes with ReLU, so a ReLU
+placed before its BatchNorm gives the same outputs as one placed after it. So:
+
+- `randomise_batchnorm`: running statistics and affine parameters of every BatchNorm
+  away from the identity (some weights negative), from a seed.
+- `compare_models`: the reference's weights in our model, BatchNorm randomised, then
+  the outputs in eval mode, the outputs in train mode (BatchNorm uses the batch's
+  statistics), every parameter's gradient and the updated running statistics compared.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["ProofReport", "compare_models", "randomise_batchnorm"]
+
+#: What `compare_models` compares, in this order.
+CHECKS = ("eval", "train", "gradients", "running_stats")
+
+
+def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every BatchNorm of `model` random statistics and affine parameters, in place.
+
+    The values depend only on `seed` and on the BatchNorms' names and sizes (they are
+    drawn in the sorted order of the names), so two models with the same state-dict
+    keys get the same values, whatever order their modules were registered in.
+
+    Args:
+        model: Any module; its BatchNorm layers are changed.
+        seed: Seed of the values.
+
+    Returns:
+        `model`, for chaining.
+    """
+    g = torch.Generator().manual_seed(seed)
+    norms = {name: m for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
+    with torch.no_grad():
+        for name in sorted(norms):
+            m = norms[name]
+            n = m.num_features
+            if m.running_mean is not None:
+                m.running_mean.copy_(0.5 * torch.randn(n, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+            if m.affine:
+                m.weight.copy_(torch.randn(n, generator=g))  # negative scales do not commute with ReLU
+                m.bias.copy_(0.5 * torch.randn(n, generator=g))
+    return model
+
+
+@dataclass
+class ProofReport:
+    """What `compare_models` found.
+
+    Attributes:
+        eval, train, gradients, running_stats: Largest |ours - reference| of each check
+            (outputs in eval mode, outputs in train mode, all parameters' gradients, all
+            BatchNorm buffers after the train step).
+        equal: Every check within tolerance.
+    """
+
+    eval: float
+    train: float
+    gradients: float
+    running_stats: float
+    equal: bool
+
+    def differences(self) -> dict[str, float]:
+        """The four largest differences by check name."""
+        return {name: getattr(self, name) for name in CHECKS}
+
+
+def _largest(
+    pairs: list[tuple[Tensor | None, Tensor | None]], rtol: float, atol: float
+) -> tuple[float, bool]:
+    """Largest |a - b| over the pairs, and whether each pair is within atol + rtol * max|b|."""
+    worst, ok = 0.0, True
+    for a, b in pairs:
+        if a is None or b is None or a.shape != b.shape:  # a gradient missing on one side, say
+            if not (a is None and b is None):
+                return float("inf"), False
+            continue
+        a, b = a.detach().double(), b.detach().double()
+        diff = (a - b).abs().max().item() if a.numel() else 0.0
+        scale = b.abs().max().item() if b.numel() else 0.0
+        worst = max(worst, diff)
+        ok = ok and diff <= atol + rtol * scale
+    return worst, ok
+
+
+def compare_models(
+    ours: nn.Module,
+    reference: nn.Module,
+    x: Tensor,
+    seed: int = 0,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    load_weights: bool = True,
+) -> ProofReport:
+    """Compare `ours` with `reference` as functions, with randomised BatchNorm.
+
+    Works on deep copies, so the two models passed are left exactly as they were. The
+    copy of `reference` gets `randomise_batchnorm(seed)`; its state dict is loaded into
+    the copy of `ours` with ``strict=True`` (every key and shape must match, or this
+    raises). Then, on the same input `x`:
+
+    1. eval mode: the outputs (BatchNorm uses the running statistics);
+    2. train mode: the outputs (BatchNorm uses the batch's statistics);
+    3. the gradient of every parameter after ``out.square().mean().backward()``;
+    4. the BatchNorm buffers (running statistics), which the train step updated.
+
+    A check passes when each tensor's largest difference is at most
+    ``atol + rtol * max|reference|``: exact equality is asked of nobody, since a GPU may
+    sum in another order from one run to the next.
+
+    Args:
+        ours: The model to prove.
+        reference: The model it must equal (e.g. torchvision's).
+        x: A batch of inputs (at least 2 samples, for train-mode BatchNorm).
+        seed: Seed of the BatchNorm values.
+        rtol, atol: Tolerances, see above.
+        load_weights: False compares the models with the weights they have: for a caller
+            that loaded (and randomised) them itself, e.g. from a file, and wants that
+            loading checked rather than replaced.
+
+    Returns:
+        A `ProofReport`: the largest difference of each check and ``equal``.
+    """
+    if not isinstance(x, Tensor) or x.dim() < 2 or x.shape[0] < 2:
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"x must be a batch of at least 2 inputs (train-mode BatchNorm), got {shape}")
+    reference, ours = copy.deepcopy(reference), copy.deepcopy(ours)
+    if load_weights:
+        randomise_batchnorm(reference, seed)
+        ours.load_state_dict(reference.state_dict(), strict=True)
+
+    with torch.no_grad():
+        eval_pairs = [(ours.eval()(x), reference.eval()(x))]
+    train_pairs = []
+    for model in (ours, reference):
+        model.zero_grad(set_to_none=True)
+        out = model.train()(x)
+        out.square().mean().backward()
+        train_pairs.append(out)
+    theirs = dict(reference.named_parameters())
+    mine = dict(ours.named_parameters())
+    grad_pairs = [(mine[k].grad, theirs[k].grad if k in theirs else None) for k in mine]
+    grad_pairs += [(None, theirs[k].grad) for k in theirs if k not in mine]
+    buffers = dict(reference.named_buffers())
+    stat_pairs = [(b, buffers.get(k)) for k, b in ours.named_buffers()]
+
+    results = [
+        _largest(pairs, rtol, atol) for pairs in (eval_pairs, [tuple(train_pairs)], grad_pairs, stat_pairs)
+    ]
+    return ProofReport(*(worst for worst, _ in results), equal=all(ok for _, ok in results))
