@@ -338,3 +338,23 @@ def test_ceil_mode_exercise_is_one_where_rounding_up_is_wrong():
     naive = -(-(size + 2 * p - k) // s) + 1
     real = nn.MaxPool2d(k, s, p, ceil_mode=True)(torch.zeros(1, 1, size, size)).shape[-1]
     assert naive == 6 and real == 5 == pool_output_size(size, k, s, p, ceil_mode=True)
+
+
+def test_notebook_01_exercise_cells_leave_the_answer_to_the_library():
+    """Outside the solutions, notebook 01 checks every exercise by id, with no expected value."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "01_conv_arithmetic.ipynb"
+    cells = [
+        c
+        for c in nbformat.read(path, as_version=4).cells
+        if c.cell_type == "code" and "solution" not in c.metadata.get("tags", [])
+    ]
+    calls = [line for c in cells for line in c.source.splitlines() if "check(" in line]
+    assert len(calls) == len([i for i in EXERCISES if i.startswith("01.")]) == 9
+    for line in calls:
+        assert re.fullmatch(r'_ = check\("01\.\d", \w+\)', line), line
+    assert not any("expected" in c.source for c in cells)
