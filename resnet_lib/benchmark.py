@@ -6,10 +6,14 @@ compiled, with the honest timing of `resnet_lib.timing`, and turns the times int
 images/s, achieved TFLOP/s and the fraction of the GPU's datasheet peak. The results
 go to a JSON file (with the device, versions and date) that the notebook plots.
 
-From the command line:
+Everything is timed with the settings a training run uses for speed
+(`resnet_lib.timing.speed_settings`: cuDNN's autotuner on, non-deterministic kernels
+allowed), whatever `seed_everything()` set before.
 
-    python -m resnet_lib.benchmark --depth 50 --batch-size 8     # the README's parity benchmark
-    python -m resnet_lib.benchmark --grid --out resnet_lib/measured/gpu_benchmark.json
+From the command line (``python -m resnet_lib.benchmark`` is the same):
+
+    python3 tasks.py bench --depth 50 --batch-size 8     # the README's parity benchmark
+    python3 tasks.py bench --grid --out resnet_lib/measured/gpu_benchmark.json
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from ._validation import check_int, check_one_of
 from .device import pick_device, seed_everything
 from .inspection import in_mode, saved_tensor_bytes
 from .timing import (
+    SPEED_SETTINGS,
     cuda_peak_memory,
     interleaved_medians,
     parity_benchmark,
+    speed_settings,
     synchronize,
 )
 
@@ -54,7 +60,7 @@ MODES: dict[str, tuple[bool, bool, bool]] = {
 #: NVIDIA H100 and H200 Tensor Core GPU datasheets (SXM, PCIe and NVL columns; the sheets'
 #: headline figures are "with sparsity", the dense figures are half of them), NVIDIA A100 Tensor
 #: Core GPU datasheet, NVIDIA L4 Tensor Core GPU datasheet (sparse figures halved) and
-#: NVIDIA T4 datasheet (Turing has no bf16 and no tf32). "fp32" is the non-tensor-core
+#: NVIDIA T4 and V100 datasheets (Turing and Volta have no bf16 and no tf32; V100: SXM2 and PCIe). "fp32" is the non-tensor-core
 #: figure. Keys are substrings of `torch.cuda.get_device_name()`, tried in order, so the
 #: more specific names come first ("NVIDIA H100 80GB HBM3" is the SXM part).
 PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
@@ -66,6 +72,8 @@ PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
     ("A100", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5}),
     ("L4", {"bf16": 121.0, "fp16": 121.0, "tf32": 60.0, "fp32": 30.3}),
     ("T4", {"fp16": 65.0, "fp32": 8.1}),
+    ("V100-PCIE", {"fp16": 112.0, "fp32": 14.0}),
+    ("V100", {"fp16": 125.0, "fp32": 15.7}),  # SXM2, e.g. "Tesla V100-SXM2-16GB"
 )
 
 
@@ -87,6 +95,18 @@ def peak_tflops(device_name: str, precision: str) -> float | None:
         if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", device_name, re.IGNORECASE):
             return peaks.get(precision)
     return None
+
+
+#: What the grid's memory column measures: CUDA has allocator statistics, other devices not.
+CUDA_MEMORY = "peak CUDA memory of the model's step (weights, gradients, momentum, activations)"
+SAVED_MEMORY = "memory saved for backward"
+#: Column headers of `format_rows` for each kind.
+MEMORY_COLUMNS = {CUDA_MEMORY: "peak MiB", SAVED_MEMORY: "saved MiB"}
+
+
+def memory_kind(device: torch.device) -> str:
+    """What the grid measures as a training step's memory on `device` (`CUDA_MEMORY` or `SAVED_MEMORY`)."""
+    return CUDA_MEMORY if device.type == "cuda" else SAVED_MEMORY
 
 
 def amp_dtype(device: torch.device) -> str:
@@ -308,14 +328,13 @@ class StepRunner:
         """
         if self.device.type == "cuda":
             peak = cuda_peak_memory(self.train_step, self.device)
-            return (
-                peak - baseline,
-                "peak CUDA memory of the model's step (weights, gradients, momentum, activations)",
-            )
+            return peak - baseline, CUDA_MEMORY
+        # No allocator statistics elsewhere: what autograd keeps for backward, the part
+        # that grows with the batch.
         self.model.train()
         with self._autocast():
             saved = saved_tensor_bytes(self.model, self.x)
-        return saved, "memory saved for backward"
+        return saved, SAVED_MEMORY
 
 
 def _time_group(
@@ -409,10 +428,10 @@ def run_grid(
     Configs that differ only in the implementation are timed together, interleaved
     (A, B, B, A, ...), after `warmup` untimed steps, and the medians over `rounds` are
     kept. A training step is zero_grad, forward, cross-entropy loss, backward and an SGD
-    step; inference is a forward pass under `torch.inference_mode`. While the grid runs,
-    cuDNN may pick its fastest algorithms (``cudnn.benchmark``) and non-deterministic
-    kernels are allowed; the settings are restored afterwards. On CUDA, a group that runs
-    out of memory is retried with half the batch.
+    step; inference is a forward pass under `torch.inference_mode`. The grid runs under
+    `resnet_lib.timing.speed_settings` (cuDNN's autotuner on, non-deterministic kernels
+    allowed), as a training run for speed would; the settings are restored afterwards.
+    On CUDA, a group that runs out of memory is retried with half the batch.
 
     Args:
         configs: The cells of the grid (see `grid_configs`, `default_grid`).
@@ -425,7 +444,7 @@ def run_grid(
     Returns:
         One dict per config: the config, ``mode``, ``train_img_s``, ``infer_img_s``,
         ``train_ms``, ``infer_ms``, ``first_train_step_s``, ``train_memory_mib`` and
-        ``memory_kind``, FLOPs per image (``forward_gflop_per_image``,
+        ``memory_kind`` (`CUDA_MEMORY` on CUDA, `SAVED_MEMORY` elsewhere), FLOPs per image (``forward_gflop_per_image``,
         ``train_gflop_per_image``), achieved ``train_tflops`` / ``infer_tflops``, and the
         device's ``peak_tflops`` for ``peak_format`` with the fractions of it (None where
         the peak is not known).
@@ -442,16 +461,9 @@ def run_grid(
     for cfg in configs:
         groups.setdefault(replace(cfg, impl="resnet_lib"), []).append(cfg)
 
-    saved = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.is_deterministic_algorithms_warn_only_enabled(),
-        torch.backends.cudnn.benchmark,
-    )
     rows: list[dict] = []
     weights: dict[int, dict[str, torch.Tensor]] = {}  # depth -> the weights every model starts from
-    try:
-        torch.use_deterministic_algorithms(False)
-        torch.backends.cudnn.benchmark = True
+    with speed_settings():
         for group in groups.values():
             group_rows = None
             while group_rows is None:
@@ -474,9 +486,6 @@ def run_grid(
                 if progress:
                     progress(row)
             rows.extend(group_rows)
-    finally:
-        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
-        torch.backends.cudnn.benchmark = saved[2]
     return rows
 
 
@@ -537,7 +546,12 @@ def save_results(
     if not rows:
         raise ValueError("rows must hold at least one result; got none")
     device = device or pick_device(verbose=False)
-    results = {**_measured_on(device), "date": datetime.date.today().isoformat(), "rows": list(rows)}
+    results = {
+        **_measured_on(device),
+        "date": datetime.date.today().isoformat(),
+        "timing_settings": SPEED_SETTINGS,
+        "rows": list(rows),
+    }
     path = Path(path)
     if append and path.exists():
         check_appendable(path, device)
@@ -560,23 +574,30 @@ def load_results(path: str | Path) -> dict:
     return results
 
 
-def format_rows(rows: Sequence[dict], header: bool = True) -> str:
+def format_rows(rows: Sequence[dict], header: bool = True, memory: str | None = None) -> str:
     """The rows as an aligned text table (images/s, memory, TFLOP/s, % of peak).
+
+    The memory column is named for what it holds: "peak MiB" (`CUDA_MEMORY`) or
+    "saved MiB" (`SAVED_MEMORY`, memory saved for backward), "mem MiB" if unknown.
 
     Args:
         rows: Rows of `run_grid` (none: the header alone).
         header: Start with the line of column names.
+        memory: The rows' ``memory_kind``, to name the column when `rows` is empty
+            (e.g. ``memory_kind(device)``); by default, read from the rows.
     """
+    kinds = {memory} if memory else {r.get("memory_kind") for r in rows}
+    mem_column = MEMORY_COLUMNS.get(kinds.pop(), "mem MiB") if len(kinds) == 1 else "mem MiB"
     columns = (
         f"{'model':<11}{'impl':<12}{'mode':<17}{'batch':>6}{'train img/s':>12}{'infer img/s':>12}"
-        f"{'mem MiB':>9}{'train TFLOP/s':>14}{'% peak':>7}"
+        f"{mem_column:>10}{'train TFLOP/s':>14}{'% peak':>7}"
     )
     lines = [columns] if header else []
     for r in rows:
         frac = r.get("train_fraction_of_peak")
         lines.append(
             f"{'ResNet-' + str(r['depth']):<11}{r['impl']:<12}{r['mode']:<17}{r['batch_size']:>6}"
-            f"{r['train_img_s']:>12.1f}{r['infer_img_s']:>12.1f}{r['train_memory_mib']:>9.0f}"
+            f"{r['train_img_s']:>12.1f}{r['infer_img_s']:>12.1f}{r['train_memory_mib']:>10.0f}"
             f"{r['train_tflops']:>14.3f}{'' if frac is None else f'{100 * frac:.1f}':>7}"
         )
     return "\n".join(lines)
@@ -656,7 +677,9 @@ def plot_results(rows: Sequence[dict], title: str = ""):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
+        prog="tasks.py bench",
         description="Time resnet_lib against torchvision (forward + backward), or run the grid of notebook 04."
+        f" Timed with {SPEED_SETTINGS}, as a training run for speed would.",
     )
     parser.add_argument("--depth", type=int, default=50, choices=DEPTHS, help="parity benchmark: the depth")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 8, or the grid's default")
@@ -679,9 +702,16 @@ def main(argv: list[str] | None = None) -> None:
         if args.out is not None or args.depths or args.modes or args.append:
             parser.error("--out, --append, --depths and --modes go with --grid")
         batch_size, image_size = args.batch_size or 8, args.image_size or 224
-        stats = parity_benchmark(args.depth, batch_size, image_size, device)
+        device = device or pick_device()
+        print(
+            f"ResNet-{args.depth}, batch {batch_size}, {image_size}x{image_size}, forward + backward, on"
+            f" {device_description(device)}: resnet_lib against torchvision (same weights, same batch).",
+            flush=True,
+        )
+        stats = parity_benchmark(
+            args.depth, batch_size, image_size, device, progress=lambda line: print(line, flush=True)
+        )
         ours, theirs = stats["resnet_lib"], stats["torchvision"]
-        print(f"ResNet-{args.depth}, batch {batch_size}, {image_size}x{image_size}, forward + backward")
         for name, s in stats.items():
             print(
                 f"  {name:12s} {s.seconds * 1e3:9.1f} ms/step   {s.memory_bytes / 2**20:8.1f} MiB ({s.memory_kind})"
@@ -701,8 +731,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.append and args.out is not None:
         check_appendable(args.out, device)
-    print(f"{len(configs)} cells on {device_description(device)}, torch {torch.__version__}", flush=True)
-    print(format_rows([]), flush=True)
+    print(
+        f"{len(configs)} cells on {device_description(device)}, torch {torch.__version__}, {SPEED_SETTINGS}",
+        flush=True,
+    )
+    kind = memory_kind(device)
+    print(f"({MEMORY_COLUMNS[kind]}: {kind})", flush=True)
+    print(format_rows([], memory=kind), flush=True)
     measured: list[dict] = []
 
     def keep(row: dict) -> None:

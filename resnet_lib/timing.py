@@ -9,16 +9,21 @@ machine getting faster or slower (turbo, other programs, heat) affects both alik
 and keeps medians, which one slow run cannot move. `profile_step` shows where the
 time of one step goes. Notebook 04, sections 2 and 4.1.
 
+Everything here is timed with the settings a training run uses for speed
+(`speed_settings`: cuDNN's autotuner on, non-deterministic kernels allowed), not with
+the repeatable ones `seed_everything()` leaves, which would time slower kernels.
+
 The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.benchmark`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +33,33 @@ from torch.utils import benchmark
 from ._validation import check_int
 from .device import pick_device, seed_everything
 from .inspection import saved_tensor_bytes
+
+#: What `speed_settings` sets, in words, for tables and results files.
+SPEED_SETTINGS = "cudnn.benchmark on, deterministic algorithms off"
+
+
+@contextlib.contextmanager
+def speed_settings() -> Iterator[None]:
+    """Run a block with the settings of a training run that wants speed, then restore them.
+
+    `seed_everything()` asks for repeatable results: deterministic kernels only, and
+    cuDNN's autotuner off (it may pick other algorithms on every run). A user training
+    for speed does the opposite, so timings are taken that way: ``cudnn.benchmark`` on
+    (cuDNN tries its algorithms for each new shape and keeps the fastest) and
+    non-deterministic kernels allowed. On a CPU neither changes much.
+    """
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+    )
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.benchmark = saved[2]
 
 
 def synchronize(device: torch.device) -> None:
@@ -86,7 +118,10 @@ def _step_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
 
 
 def interleaved_medians(
-    steps: dict[str, Callable[[], None]], rounds: int, steps_per_round: int
+    steps: dict[str, Callable[[], None]],
+    rounds: int,
+    steps_per_round: int,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, float]:
     """Median seconds per call of each step, timed in alternating order (A B, B A, ...).
 
@@ -94,13 +129,22 @@ def interleaved_medians(
         steps: Name -> a function doing one step (already warmed up).
         rounds: Timed rounds per step; the result is the median over rounds.
         steps_per_round: Calls of the step in one timed round (`Timer.timeit`).
+        progress: Called with a line after every round (e.g. ``print``): a slow
+            device's benchmark takes minutes, and should say how far it is.
     """
+    import time
+
     timers = {name: benchmark.Timer("step()", globals={"step": step}) for name, step in steps.items()}
     times: dict[str, list[float]] = {name: [] for name in steps}
     names = list(steps)
+    start = time.perf_counter()
     for r in range(rounds):
         for name in names if r % 2 == 0 else reversed(names):  # a drift affects both alike
             times[name].append(timers[name].timeit(steps_per_round).median)
+        if progress:
+            elapsed = time.perf_counter() - start
+            left = elapsed / (r + 1) * (rounds - r - 1)
+            progress(f"  timed round {r + 1}/{rounds} ({elapsed:.0f} s so far, about {left:.0f} s left)")
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -110,8 +154,12 @@ def compare_training_step(
     rounds: int = 7,
     steps_per_round: int = 3,
     warmup: int = 2,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, StepStats]:
     """Time forward + backward of several models on the same input, interleaved.
+
+    Timed under `speed_settings` (cuDNN's autotuner on, non-deterministic kernels
+    allowed), as a training run would use them; the settings are restored afterwards.
 
     Args:
         models: Name -> model, already on the device of `x` and in train mode.
@@ -119,25 +167,35 @@ def compare_training_step(
         rounds: Timed rounds per model; the result is the median over rounds.
         steps_per_round: Training steps in one timed round.
         warmup: Untimed steps per model first (memory allocation, kernel selection).
+        progress: Called with a line at each stage and after every round (e.g. ``print``).
 
     Returns:
         Name -> `StepStats` with the median seconds per step and the step's memory.
     """
+    say = progress or (lambda line: None)
     if rounds < 1 or steps_per_round < 1 or warmup < 0:
         raise ValueError(
             f"need rounds >= 1, steps_per_round >= 1, warmup >= 0; got {rounds}, {steps_per_round}, {warmup}"
         )
-    for model in models.values():
-        for _ in range(warmup):
-            _training_step(model, x)
-    synchronize(x.device)
-    steps = {name: functools.partial(_training_step, m, x) for name, m in models.items()}
-    seconds = interleaved_medians(steps, rounds, steps_per_round)
-    return {name: StepStats(seconds[name], *_step_memory(m, x)) for name, m in models.items()}
+    with speed_settings():
+        say(f"  warm-up: {warmup} untimed steps per model ({SPEED_SETTINGS})")
+        for model in models.values():
+            for _ in range(warmup):  # with the autotuner on, also its choice of algorithms
+                _training_step(model, x)
+        synchronize(x.device)
+        say(f"  timing: {rounds} rounds of {steps_per_round} steps per model, interleaved")
+        steps = {name: functools.partial(_training_step, m, x) for name, m in models.items()}
+        seconds = interleaved_medians(steps, rounds, steps_per_round, progress)
+        say("  measuring memory: one more step per model")
+        return {name: StepStats(seconds[name], *_step_memory(m, x)) for name, m in models.items()}
 
 
 def parity_benchmark(
-    depth: int = 50, batch_size: int = 8, image_size: int = 224, device: torch.device | None = None
+    depth: int = 50,
+    batch_size: int = 8,
+    image_size: int = 224,
+    device: torch.device | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, StepStats]:
     """resnet_lib against torchvision: same weights, same batch, training step.
 
@@ -146,18 +204,21 @@ def parity_benchmark(
         batch_size: Images per batch.
         image_size: Height and width of the images.
         device: Where to run; `pick_device()` when ``None``.
+        progress: Called with a line at each stage (e.g. ``print``); see
+            `compare_training_step`.
     """
     import torchvision
 
     from .models import resnet
 
-    seed_everything(0, num_threads=None)
+    # Seeds only: the timing settings are compare_training_step's (speed_settings).
+    seed_everything(0, num_threads=None, deterministic=False)
     device = device or pick_device()
     ours = resnet(depth).to(device)
     theirs = getattr(torchvision.models, f"resnet{depth}")().to(device)
     ours.load_state_dict(theirs.state_dict(), strict=True)  # identical networks
     x = torch.randn(batch_size, 3, image_size, image_size, device=device)
-    return compare_training_step({"resnet_lib": ours, "torchvision": theirs}, x)
+    return compare_training_step({"resnet_lib": ours, "torchvision": theirs}, x, progress=progress)
 
 
 def profile_step(step: Callable[[], None], device: torch.device, row_limit: int = 8) -> str:

@@ -10,6 +10,7 @@ import torch
 import resnet_lib  # noqa: F401  (before torch.utils.benchmark: silences a CUDA log line)
 from resnet_lib import resnet18, resnet50
 from resnet_lib.benchmark import (
+    CUDA_MEMORY,
     MODES,
     BenchConfig,
     amp_dtype,
@@ -19,6 +20,7 @@ from resnet_lib.benchmark import (
     grid_configs,
     load_results,
     main,
+    memory_kind,
     parity,
     peak_tflops,
     plot_results,
@@ -124,6 +126,13 @@ def test_append_refuses_results_of_another_device_or_version(tiny_rows, tmp_path
 def test_table_and_plot(tiny_rows):
     table = format_rows(tiny_rows)
     assert table.splitlines()[0].split()[:3] == ["model", "impl", "mode"]
+    # The memory column says what it holds: on a CPU, the memory saved for backward.
+    assert "saved MiB" in table.splitlines()[0] and "peak MiB" not in table
+    cuda_rows = [{**r, "memory_kind": CUDA_MEMORY} for r in tiny_rows]
+    assert "peak MiB" in format_rows(cuda_rows).splitlines()[0]
+    assert "mem MiB" in format_rows(tiny_rows[:1] + cuda_rows[:1]).splitlines()[0]  # mixed: no name
+    assert "peak MiB" in format_rows([], memory=memory_kind(torch.device("cuda")))
+    assert format_rows([], memory=memory_kind(CPU)) == table.splitlines()[0]
     assert len(table.splitlines()) == 1 + len(tiny_rows)
     assert format_rows(tiny_rows[:1], header=False) == table.splitlines()[1]
     fig = plot_results(tiny_rows, "tiny")
@@ -162,6 +171,8 @@ def test_training_flops_are_counted_not_assumed():
         ("Tesla T4", "fp16", 65.0),
         ("NVIDIA H200", "bf16", 989.5),
         ("NVIDIA H200 NVL", "tf32", 417.5),
+        ("Tesla V100-SXM2-16GB", "fp16", 125.0),
+        ("Tesla V100-PCIE-32GB", "fp16", 112.0),
         ("Tesla T4", "bf16", None),  # Turing has no bf16 tensor cores
         ("NVIDIA L40S", "bf16", None),  # not in the table, and not an "L4"
         ("NVIDIA GeForce RTX 4090", "fp32", None),
@@ -302,6 +313,18 @@ def test_grid_command_writes_a_results_file(tmp_path, capsys):
     )
     rows = load_results(out)["rows"]
     assert [r["mode"] for r in rows] == ["fp32", "fp32", "bf16+cl", "bf16+cl"]
+
+
+def test_results_file_says_how_it_was_timed(tiny_rows, tmp_path):
+    path = save_results(tiny_rows, tmp_path / "grid.json", CPU)
+    assert load_results(path)["timing_settings"] == "cudnn.benchmark on, deterministic algorithms off"
+
+
+def test_command_is_named_as_users_run_it(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: tasks.py bench")
 
 
 def test_parity_command_still_refuses_grid_options():

@@ -22,7 +22,7 @@ from resnet_lib import (
 )
 from resnet_lib.benchmark import main
 from resnet_lib.inspection import measure_receptive_field, model_receptive_field
-from resnet_lib.timing import StepStats, compare_training_step
+from resnet_lib.timing import StepStats, compare_training_step, speed_settings
 
 
 def test_count_parameters_trainable_only():
@@ -112,9 +112,50 @@ def test_compare_training_step_times_and_measures_each_model():
         compare_training_step(models, torch.randn(2, 3, 32, 32), rounds=0)
 
 
+def _settings():
+    return torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark
+
+
+def test_speed_settings_are_set_inside_and_restored_after():
+    seed_everything()  # the notebooks' repeatable settings: deterministic, no autotuner
+    assert _settings() == (True, False)
+    with pytest.raises(RuntimeError, match="boom"):
+        with speed_settings():
+            assert _settings() == (False, True)
+            raise RuntimeError("boom")
+    assert _settings() == (True, False) and torch.is_deterministic_algorithms_warn_only_enabled()
+
+
+def test_compare_training_step_times_with_the_speed_settings_and_says_how_far_it_is():
+    seed_everything()
+    seen = []
+
+    class Spy(nn.Module):  # records the settings every step of the comparison ran with
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 2, 3)
+
+        def forward(self, x):
+            seen.append(_settings())
+            return self.conv(x)
+
+    lines = []
+    compare_training_step(
+        {"a": Spy()}, torch.randn(1, 3, 8, 8), rounds=2, steps_per_round=1, progress=lines.append
+    )
+    assert seen and set(seen) == {(False, True)}
+    assert _settings() == (True, False)  # put back
+    assert lines[0].startswith("  warm-up: 2 untimed steps per model (cudnn.benchmark on")
+    assert [ln.split(" (")[0] for ln in lines if "timed round" in ln] == [
+        "  timed round 1/2",
+        "  timed round 2/2",
+    ]
+
+
 def test_benchmark_command_prints_both_ratios(capsys):
     main(["--depth", "18", "--batch-size", "2", "--image-size", "64", "--device", "cpu"])
     out = capsys.readouterr().out
+    assert "warm-up" in out and "timed round 7/7" in out  # progress while it runs
     assert "time ratio   (resnet_lib / torchvision):" in out
     assert "memory ratio (resnet_lib / torchvision): 1.000" in out
 
