@@ -17,6 +17,7 @@ from resnet_lib import (
     wide_resnet50_2,
     wide_resnet101_2,
 )
+from resnet_lib.proofs import compare_models, randomise_batchnorm
 
 FAMILY = {
     "wide_resnet50_2": wide_resnet50_2,
@@ -27,25 +28,12 @@ FAMILY = {
 }
 
 
-def _randomise_batchnorm(model: nn.Module, seed: int = 0) -> None:
-    """BatchNorm statistics and affine parameters away from the identity, from a seed."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g))
-                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-                m.weight.copy_(torch.randn(n, generator=g))
-                m.bias.copy_(torch.randn(n, generator=g))
-
-
 @pytest.mark.parametrize("name", FAMILY)
 def test_same_network_as_torchvision(name):
     torch.manual_seed(0)
     reference = getattr(torchvision.models, name)()
     ours = FAMILY[name]()
-    _randomise_batchnorm(reference)  # at default init a BatchNorm is the identity and hides bugs
+    randomise_batchnorm(reference)  # at default init a BatchNorm is the identity and hides bugs
     assert count_parameters(ours) == count_parameters(reference)
     ours.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(1, 3, 64, 64)
@@ -56,18 +44,8 @@ def test_same_network_as_torchvision(name):
 @pytest.mark.parametrize("name", ["wide_resnet50_2", "resnext50_32x4d"])
 def test_train_mode_and_gradients_match_torchvision(name):
     torch.manual_seed(0)
-    reference = getattr(torchvision.models, name)()
-    _randomise_batchnorm(reference)
-    ours = FAMILY[name]()
-    ours.load_state_dict(reference.state_dict(), strict=True)
-    x = torch.randn(2, 3, 64, 64)
-    outputs = [m.train()(x) for m in (ours, reference)]
-    assert torch.allclose(*outputs, rtol=1e-4, atol=1e-4)
-    for out in outputs:
-        out.square().mean().backward()
-    theirs = dict(reference.named_parameters())
-    for key, p in ours.named_parameters():
-        assert torch.allclose(p.grad, theirs[key].grad, rtol=1e-3, atol=1e-5), key
+    report = compare_models(FAMILY[name](), getattr(torchvision.models, name)(), torch.randn(2, 3, 32, 32))
+    assert report.equal, report
 
 
 @pytest.mark.parametrize("name", FAMILY)
@@ -115,3 +93,26 @@ def test_resnet_c_stem_and_resnet_d_shortcut_by_formula():
 def test_bad_family_options_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         ResNet(Bottleneck, (1, 1, 1, 1), **kwargs)
+
+
+def test_notebook_06_exercises_accept_the_answer_and_name_typical_mistakes(capsys):
+    from resnet_lib.checks import check
+
+    assert check("06.1", 1024 * 32 * 9)
+    for wrong, because in [
+        (1024 * 1024 * 9, "that is the dense conv"),
+        (1024 * 1024 * 9 // 32**2, "divides by the groups twice"),
+        (288, "one output channel's weights"),
+    ]:
+        assert not check("06.1", wrong)
+        assert because.lower() in capsys.readouterr().out.lower()
+    assert check("06.2", (16, 16))
+    for wrong, because in [
+        ((32, 4), "the inner width is groups · base_width = 128"),  # ResNeXt-50's own: twice, not 4x
+        ((8, 32), "more than ResNet-50's"),
+        ((64, 4), "fewer than ResNet-50's"),
+        (16, "a tuple (groups, base_width)"),
+        ((16.0, 16), "a tuple (groups, base_width)"),
+    ]:
+        assert not check("06.2", wrong)
+        assert because.lower() in capsys.readouterr().out.lower()
