@@ -479,6 +479,91 @@ def _register_notebook_06() -> None:
 _register_notebook_06()
 
 
+def _judge_choice(right: str, why_wrong: dict[str, str]) -> Judge:
+    """A judge for a multiple-choice answer (one letter), with a reason for each wrong letter."""
+
+    def judge(answer: Any) -> tuple[bool, str]:
+        letter = answer.strip().lower() if isinstance(answer, str) else answer
+        if letter == right:
+            return True, f"✅ Correct: {right!r}."
+        if letter in why_wrong:
+            return False, f"❌ Not yet: {letter!r}: {why_wrong[letter]}"
+        return (
+            False,
+            f"❌ Not yet: answer with one of the letters {sorted([right, *why_wrong])}; you gave {answer!r}.",
+        )
+
+    return judge
+
+
+def _register_notebooks_02_05() -> None:
+    from .blocks import BasicBlock, projection_shortcut
+    from .inspection import count_parameters
+
+    bn = "BatchNorm learns 2 parameters per channel (its running mean and variance are buffers, not parameters)"
+    EXERCISES["02.1"] = _judge_value(
+        lambda: count_parameters(BasicBlock(256, 256)),
+        "Two 3x3 convs of 256 -> 256 channels (no bias), and two BatchNorms with 2 parameters per channel.",
+        lambda: [
+            (2 * 9 * 256 * 256, f"the BatchNorms are missing: {bn}"),
+            (2 * 9 * 256 * 256 + 4 * 2 * 256, f"that counts the running statistics too: {bn}"),
+            (2 * 9 * 256 * 256 + 2 * 256 + 2 * 2 * 256, "that counts a conv bias: the convs have none"),
+            (9 * 256 * 256 + 2 * 256, "that is one conv and one BatchNorm: a basic block has two of each"),
+        ],
+    )
+    EXERCISES["02.4"] = _judge_value(
+        lambda: count_parameters(projection_shortcut(256, 512, stride=2)),
+        "A 1x1 conv from 256 to 512 channels, no bias (the stride changes no weight), then BatchNorm.",
+        lambda: [
+            (256 * 512, f"the BatchNorm is missing: {bn}"),
+            (9 * 256 * 512 + 2 * 512, "the projection is a 1x1 conv, not a 3x3"),
+            (
+                256 * 512 // 4 + 2 * 512,
+                "a stride changes where the kernel is applied, not how many weights it has",
+            ),
+            (256 * 512 + 4 * 512, f"that counts the running statistics too: {bn}"),
+        ],
+    )
+    images, batch, processes = 50_000, 128, 4
+    EXERCISES["05.1"] = _judge_value(
+        lambda: images // batch,
+        "Divide, and mind the last batch: make_loaders drops it when it is incomplete.",
+        lambda: [
+            (-(-images // batch), "rounding up counts the incomplete last batch, which drop_last=True drops")
+        ],
+    )
+    EXERCISES["05.2"] = _judge_value(
+        lambda: 2048 * 5 + 5,
+        "Only the new fc layer trains: its weight matrix and its bias.",
+        lambda: [
+            (2048 * 5, "the bias is missing: nn.Linear has one per output"),
+            (2048 * 1000 + 1000, "that is ImageNet's fc with 1,000 classes; the new one has 5"),
+            (5, "that is only the bias"),
+        ],
+    )
+    EXERCISES["05.3"] = _judge_choice(
+        "b",
+        {
+            "a": "weights_only=True loads everything the file holds, the optimizer state too; it is not about speed.",
+            "c": "strict=True is an argument of load_state_dict; torch.load does not touch any model.",
+        },
+    )
+    EXERCISES["05.4"] = _judge_value(
+        lambda: images // processes // batch,
+        "Each process gets a quarter of the images per epoch, in batches of 128; all take each step together.",
+        lambda: [
+            (images // batch, "that is one process alone: under DDP each process sees only its share"),
+            (
+                processes * (images // batch),
+                "the processes share an epoch: each step trains on 4 x 128 images",
+            ),
+        ],
+    )
+
+
+_register_notebooks_02_05()
+
+
 # --- check_block ---------------------------------------------------------------------
 
 IN_PLACE = (

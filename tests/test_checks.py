@@ -358,3 +358,47 @@ def test_notebook_01_exercise_cells_leave_the_answer_to_the_library():
     for line in calls:
         assert re.fullmatch(r'_ = check\("01\.\d", \w+\)', line), line
     assert not any("expected" in c.source for c in cells)
+
+
+# --- notebooks 02 and 05: answers judged by the library ------------------------------
+
+JUDGED = {
+    "02.1": (
+        1_180_672,
+        [(2 * 9 * 256 * 256, "batchnorms are missing"), (9 * 256 * 256 + 512, "one conv and one")],
+    ),
+    "02.4": (132_096, [(256 * 512, "batchnorm is missing"), (9 * 256 * 512 + 1024, "not a 3x3")]),
+    "05.1": (390, [(391, "rounding up counts the incomplete last batch")]),
+    "05.2": (10_245, [(10_240, "the bias is missing"), (2_049_000, "imagenet's fc")]),
+    "05.3": (
+        "b",
+        [("a", "not about speed"), ("c", "argument of load_state_dict"), ("d", "one of the letters")],
+    ),
+    "05.4": (97, [(390, "one process alone"), (1560, "the processes share an epoch")]),
+}
+
+
+@pytest.mark.parametrize("exercise", JUDGED)
+def test_notebook_02_and_05_exercises(exercise, capsys):
+    right, mistakes = JUDGED[exercise]
+    assert check(exercise, right)
+    for wrong, because in mistakes:
+        capsys.readouterr()
+        assert not check(exercise, wrong)
+        assert because in capsys.readouterr().out.lower()
+
+
+@pytest.mark.parametrize(
+    "name", ["01_conv_arithmetic", "02_residual_blocks", "05_training_and_pretrained", "06_resnet_family"]
+)
+def test_student_copies_hold_no_expected_answer(name):
+    """What a student copy keeps (every cell not tagged solution) never states an exercise's answer."""
+    from pathlib import Path
+
+    import nbformat
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "student" / f"{name}.ipynb"
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    calls = [line.strip() for c in cells for line in c.source.splitlines() if "check(" in line]
+    assert calls and all(line.startswith('_ = check("') for line in calls), calls
+    assert not any("expected=" in c.source for c in cells)
