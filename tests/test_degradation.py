@@ -130,3 +130,39 @@ def test_preact_cifar_net_has_the_same_parameters_as_the_original():
 def test_preact_cifar_net_refuses_what_it_cannot_build(kwargs, error, message):
     with pytest.raises(error, match=message):
         cifar_resnet(20, **kwargs)
+
+
+def test_cifar10_runs_at_the_papers_scale(monkeypatch, tmp_path):
+    from resnet_lib import degradation
+
+    seen = []
+    monkeypatch.setattr(
+        degradation,
+        "_run_job",
+        lambda job: seen.append(job[2]) or {"arm": job[0], "seed": job[1], "diverged": "not run"},
+    )
+
+    class SerialPool:  # no processes: just record what each run would be given
+        def __init__(self, workers):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def imap_unordered(self, function, jobs):
+            return map(function, jobs)
+
+    monkeypatch.setattr(
+        degradation.multiprocessing, "get_context", lambda method: type("C", (), {"Pool": SerialPool})
+    )
+    run_experiment(tmp_path / "c.json", arms=("ResNet-20",), seeds=1, workers=1, data="cifar10")
+    assert seen == [degradation.CIFAR10_SETTINGS]
+    assert (seen[0]["image_size"], seen[0]["batch_size"], seen[0]["lr"], seen[0]["steps"]) == (
+        32,
+        128,
+        0.1,
+        64_000,
+    )
