@@ -118,6 +118,22 @@ def local_git_url(root: Path = ROOT, ref: str | None = None) -> str:
     return f"git+{root.resolve().as_uri()}@{ref or git_ref(root)}"
 
 
+def find_python(python: str) -> str:
+    """The interpreter of Python `python` ("3.12"): a pyenv installation, or python<version> on PATH.
+
+    pyenv's shims are on PATH for every version but run only the versions pyenv has enabled,
+    so its own installations are looked at first, and whatever is found must really run.
+    """
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = sorted(root.glob(f"versions/{python}.*/bin/python{python}"), reverse=True)
+    on_path = shutil.which(f"python{python}")
+    for candidate in [*map(str, candidates), *([on_path] if on_path else [])]:
+        ran = subprocess.run([candidate, "--version"], capture_output=True, text=True)
+        if ran.returncode == 0 and ran.stdout.split()[-1].startswith(f"{python}."):
+            return candidate
+    raise ValueError(f"python={python!r}: no working python{python} (pyenv install {python}?)")
+
+
 def plan(python: str, torch: str, git_url: str, interpreter: str | None = None) -> list[list[str]]:
     """The commands that set up the venv for (`python`, `torch`), in order.
 
@@ -132,9 +148,7 @@ def plan(python: str, torch: str, git_url: str, interpreter: str | None = None) 
     """
     torchvision = torchvision_for(torch)
     if interpreter is None:
-        interpreter = shutil.which(f"python{python}")
-        if interpreter is None:
-            raise ValueError(f"python={python!r}: no python{python} on PATH (pyenv install {python}?)")
+        interpreter = find_python(python)
     py = str(venv_python(venv_dir(python, torch)))
     pip = [py, "-m", "pip", "install", "--progress-bar", "off"]
     colab = [numpy_spec(torch) if name == "numpy" else name for name in COLAB_PACKAGES]
