@@ -34,6 +34,14 @@ Judge = Callable[[Any], "tuple[bool, str]"]
 EXERCISES: dict[str, Judge] = {}
 
 
+def _not_answered(answer: Any) -> bool:
+    """True (and says so) while the learner's cell still holds None, or ``...``."""
+    if answer is None or answer is Ellipsis:
+        print(NOT_ANSWERED)
+        return True
+    return False
+
+
 def check(answer: Any, expected: Any = _UNSET, hint: str = "") -> bool:
     """Check a learner's answer and say so in one line.
 
@@ -53,8 +61,7 @@ def check(answer: Any, expected: Any = _UNSET, hint: str = "") -> bool:
     if expected is _UNSET:
         print(f"❌ check({answer!r}) needs expected=..., or an exercise id out of {sorted(EXERCISES)}.")
         return False
-    if answer is None or answer is Ellipsis:
-        print(NOT_ANSWERED)
+    if _not_answered(answer):
         return False
     try:
         correct = bool(answer == expected)
@@ -77,8 +84,7 @@ def check_exercise(exercise_id: str, answer: Any) -> bool:
     if judge is None:
         print(f"❌ No exercise {exercise_id!r}: the ids are {sorted(EXERCISES)}.")
         return False
-    if answer is None or answer is Ellipsis:
-        print(NOT_ANSWERED)
+    if _not_answered(answer):
         return False
     try:
         correct, message = judge(answer)
