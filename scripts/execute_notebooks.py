@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
 from notebook_files import write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]

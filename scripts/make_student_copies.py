@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+
 from notebook_files import render
 
 ROOT = Path(__file__).resolve().parents[1]

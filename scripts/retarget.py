@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import nbformat
+
 from notebook_files import write_notebook
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,10 +5,11 @@ import os
 import subprocess
 import sys
 
-import compat
 import nbformat
 import pytest
 import torch
+
+import compat
 
 GIT_URL = "git+file:///somewhere/resnets@main"
 

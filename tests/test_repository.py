@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from retarget import read_target, retarget
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
 from make_student_copies import STUDENT, render, student_copy
 
 ROOT = Path(__file__).resolve().parents[1]
