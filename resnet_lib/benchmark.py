@@ -32,6 +32,7 @@ from torch import nn
 
 from ._validation import check_int, check_one_of
 from .device import pick_device, seed_everything
+from .precision import amp_dtype
 from .inspection import in_mode, saved_tensor_bytes
 from .timing import (
     SPEED_SETTINGS,
@@ -107,17 +108,6 @@ MEMORY_COLUMNS = {CUDA_MEMORY: "peak MiB", SAVED_MEMORY: "saved MiB"}
 def memory_kind(device: torch.device) -> str:
     """What the grid measures as a training step's memory on `device` (`CUDA_MEMORY` or `SAVED_MEMORY`)."""
     return CUDA_MEMORY if device.type == "cuda" else SAVED_MEMORY
-
-
-def amp_dtype(device: torch.device) -> str:
-    """The mixed-precision format for `device`: "bf16" where it runs natively, else "fp16"."""
-    if device.type == "cuda":
-        if torch.version.hip is not None:  # AMD GPUs: PyTorch's own check
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        # NVIDIA's tensor cores do bf16 from Ampere on (compute capability 8.0); older GPUs,
-        # such as Colab's T4 (7.5), can only emulate it, slowly.
-        return "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp16"
-    return "fp16" if device.type == "mps" else "bf16"
 
 
 @dataclass(frozen=True)
