@@ -32,8 +32,8 @@ from torch import nn
 
 from ._validation import check_int, check_one_of
 from .device import pick_device, seed_everything
-from .precision import amp_dtype
 from .inspection import in_mode, saved_tensor_bytes
+from .precision import amp_dtype
 from .timing import (
     SPEED_SETTINGS,
     cuda_peak_memory,
