@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import torch
+
 
 def check_int(name: str, value: object, minimum: int = 1) -> None:
     """Raise unless `value` is an int (a bool is not) of at least `minimum`."""
@@ -35,3 +37,25 @@ def check_one_of(name: str, value: object, allowed: Iterable[object]) -> None:
     allowed = tuple(allowed)
     if not any(type(value) is type(a) and value == a for a in allowed):
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+def check_device(name: str, value: object) -> torch.device:
+    """Return `value` as a `torch.device`, or raise if it is not one this machine has.
+
+    Accepts a `torch.device` or a string such as "cpu", "cuda", "cuda:0" or "mps".
+    """
+    if not isinstance(value, (str, torch.device)):
+        raise TypeError(f"{name} must be a torch.device or a string such as 'cpu' or 'cuda', got {value!r}")
+    try:
+        device = torch.device(value)
+    except RuntimeError:
+        raise ValueError(f"{name} must name a device such as 'cpu', 'cuda' or 'mps', got {value!r}") from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+        "meta": True,
+    }
+    if not available.get(device.type, False):
+        raise ValueError(f"{name}={value!r}: this machine has no {device.type} device (try 'cpu')")
+    return device
