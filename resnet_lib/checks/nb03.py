@@ -1,0 +1,177 @@
+"""Notebook 03's exercises: the costs of whole ResNets, and a network designed for a budget.
+
+Every judge builds the networks it needs on the "meta" device (shapes without data:
+a ResNet-152 in a fraction of a second) and counts on them, so the notebook's page
+holds neither an answer nor the expression that computes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import EXERCISES, is_int, judge_value
+
+# Exercise 03.2: at least this deep, at most this many parameters, each stage at least ResNet-50's.
+DESIGN_DEPTH, DESIGN_BUDGET = 101, 35_000_000
+# Exercise 03.3: the input side of a ResNet-50 that is not 224.
+LARGE_INPUT = 300
+
+
+def _on_meta(build: Any) -> Any:
+    """`build()` run with every new tensor on the meta device."""
+    import torch
+
+    with torch.device("meta"):
+        return build()
+
+
+def _stem_macs() -> int:
+    from ..inspection import count_flops
+    from ..models import resnet
+
+    return count_flops(resnet(18).conv1, (1, 3, 224, 224)).macs
+
+
+def _block_parameters(layers: tuple[int, ...]) -> list[int]:
+    """Parameters of one repeated (not first) Bottleneck block in each stage."""
+    from ..blocks import Bottleneck
+    from ..inspection import count_parameters
+    from ..models import ResNet
+
+    model = _on_meta(lambda: ResNet(Bottleneck, layers))
+    return [count_parameters(getattr(model, f"layer{i}")[-1]) for i in range(1, 5)]
+
+
+def _judge_design(answer: Any) -> tuple[bool, str]:
+    """Exercise 03.2: blocks per stage of a Bottleneck ResNet, at least 101 layers deep,
+    with at most 35 million parameters and no stage shallower than ResNet-50's."""
+    from ..blocks import Bottleneck
+    from ..inspection import count_parameters
+    from ..models import RESNET_CONFIGS, ResNet
+
+    if not (isinstance(answer, tuple) and len(answer) == 4 and all(is_int(n) for n in answer)):
+        return (
+            False,
+            f"❌ Not yet: answer the blocks of the four stages, a tuple of four ints; you gave {answer!r}.",
+        )
+    least = RESNET_CONFIGS[50][1]
+    if any(n < m for n, m in zip(answer, least)):
+        return False, f"❌ Not yet: every stage needs at least ResNet-50's blocks {least}; you gave {answer}."
+    depth = 2 + 3 * sum(answer)
+    if depth < DESIGN_DEPTH:
+        return False, (
+            f"❌ Not yet: {answer} is {depth} layers deep (2 + 3 per Bottleneck block), "
+            f"less than {DESIGN_DEPTH}: add blocks."
+        )
+    parameters = count_parameters(_on_meta(lambda: ResNet(Bottleneck, answer)))
+    if parameters > DESIGN_BUDGET:
+        costs = ", ".join(f"stage {i} {n / 1e6:.2f} M" for i, n in enumerate(_block_parameters(answer), 1))
+        return False, (
+            f"❌ Not yet: {answer} has {parameters / 1e6:.1f} million parameters, more than "
+            f"{DESIGN_BUDGET / 1e6:.0f} million. One more block costs {costs}: where is depth cheap?"
+        )
+    return (
+        True,
+        f"✅ Correct: {answer} is {depth} layers deep with {parameters / 1e6:.1f} million parameters.",
+    )
+
+
+def _large_input() -> tuple[int, int]:
+    """(side of ResNet-50's last map, numbers its classifier reads) for a LARGE_INPUT image."""
+    import torch
+
+    from ..models import resnet
+
+    model = _on_meta(lambda: resnet(50))
+    features = model.forward_features(torch.empty(1, 3, LARGE_INPUT, LARGE_INPUT, device="meta"))
+    return features.shape[-1], model.fc.in_features
+
+
+def _judge_stage(answer: Any) -> tuple[bool, str]:
+    """Exercise 03.4: the stage of ResNet-152 that holds the most parameters."""
+    from ..inspection import count_parameters
+    from ..models import resnet
+
+    model = _on_meta(lambda: resnet(152))
+    names = [f"layer{i}" for i in range(1, 5)]
+    counts = {name: count_parameters(getattr(model, name)) for name in names}
+    right = max(counts, key=counts.get)
+    if answer not in names:
+        return False, f"❌ Not yet: answer one of the names {names}; you gave {answer!r}."
+    if answer == right:
+        return (
+            True,
+            f"✅ Correct: {right!r}, with {counts[right] / counts['layer1']:.0f} times the parameters of layer1.",
+        )
+    stage = getattr(model, answer)
+    per_block = count_parameters(stage[-1])
+    return False, (
+        f"❌ Not yet: {answer!r} has {len(stage)} blocks of about {per_block / 1e6:.2f} million parameters each. "
+        "Multiply blocks by parameters per block for each stage: which product is the largest?"
+    )
+
+
+def _conv_biases(depth: int) -> int:
+    """What bug 1 (a bias in every conv) adds: one parameter per output channel of every conv."""
+    from torch import nn
+
+    from ..models import resnet
+
+    model = _on_meta(lambda: resnet(depth))
+    return sum(m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d))
+
+
+def _projection_outputs(depth: int) -> int:
+    from ..models import resnet
+
+    model = _on_meta(lambda: resnet(depth))
+    return sum(m[0].out_channels for name, m in model.named_modules() if name.endswith("downsample"))
+
+
+def register() -> None:
+    """Put notebook 03's judges into `EXERCISES`."""
+    EXERCISES["03.1"] = judge_value(
+        _stem_macs,
+        "Each output value is one dot product over the kernel's window of every input channel: how many outputs?",
+        lambda: [
+            (_stem_macs() // 3, "the 3 input channels are missing: each filter is 7 x 7 x 3"),
+            (_stem_macs() * 4, "that counts the 224 x 224 input; the conv writes a 112 x 112 map"),
+            (2 * _stem_macs(), "that counts FLOPs, 2 per multiply-add; the question asks multiply-adds"),
+            (
+                _stem_macs() // (112 * 112),
+                "that is the number of weights; each is used at every output position",
+            ),
+        ],
+    )
+    EXERCISES["03.2"] = _judge_design
+    EXERCISES["03.3"] = judge_value(
+        _large_input,
+        "Follow 300 through the stem and the three halvings, then ask what the global average pool keeps.",
+        lambda: [
+            (
+                (LARGE_INPUT // 32, _large_input()[1]),
+                "each halving rounds up (ceil), so the floor of 300 / 32 is one short",
+            ),
+            (
+                (_large_input()[0], _large_input()[0] ** 2 * _large_input()[1]),
+                "the global average pool leaves one number per channel, whatever the map's size",
+            ),
+            ((_large_input()[0], 512), "512 is the width of stage 4; a Bottleneck outputs 4 times its width"),
+            ((7, _large_input()[1]), "7 is the last map of a 224 x 224 image"),
+        ],
+    )
+    EXERCISES["03.4"] = _judge_stage
+    EXERCISES["03.5"] = judge_value(
+        lambda: _conv_biases(50),
+        "One bias per output channel of every conv: the stem, three convs per block, and the four projections.",
+        lambda: [
+            (_conv_biases(50) - _projection_outputs(50), "the four projections are convs too, with biases"),
+            (_conv_biases(50) - 64, "the stem conv (64 outputs) is missing"),
+            (_conv_biases(50) + 1000, "the classifier already has its bias: only the convs gain one"),
+            (
+                _conv_biases(50) - (_conv_biases(50) - 64 - _projection_outputs(50)) // 2,
+                "the last conv of a Bottleneck outputs 4 times its width: 6w biases per block, not 3w",
+            ),
+            (_conv_biases(34), "that is ResNet-34's fingerprint; ResNet-50's blocks have other convs"),
+        ],
+    )
