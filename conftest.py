@@ -21,6 +21,10 @@ STUDENT_COPY_CPU_CAPABILITY = "default"
 
 def pytest_collection_modifyitems(items):
     for item in items:
+        # The student copies re-run each notebook on the slow, unvectorised kernels: the
+        # full suite (`tasks.py test --all`, CI) runs them, the quick one does not.
+        if _is_student_copy(item):
+            item.add_marker(pytest.mark.slow)
         # nbval waits 5 s for a cell's output messages by default: too short on a busy 2-core CI.
         if hasattr(item, "output_timeout"):
             item.output_timeout = 60

@@ -21,11 +21,12 @@ def test_ci_runs_the_readme_test_command():
         for line in (ROOT / ".ci/run").read_text().splitlines()
         if line and not line.startswith(("#", "set ", "cd "))
     ]
-    assert ci_commands == ["python3 tasks.py test"]
+    assert ci_commands == ["python3 tasks.py test --all"]
     quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
-    assert re.findall(r"^python3 tasks\.py \w+$", quickstart, re.M) == [
+    assert re.findall(r"^python3 tasks\.py \w+.*$", quickstart, re.M) == [
         "python3 tasks.py lab",
         "python3 tasks.py test",
+        "python3 tasks.py test --all",
     ]
 
 

@@ -39,3 +39,26 @@ def test_help_prints_the_usage_and_exits_zero(flag, capsys):
 def test_every_command_is_in_the_usage():
     for name in tasks.COMMANDS:
         assert f"python3 tasks.py {name}" in tasks.__doc__
+
+
+def test_test_skips_the_slow_tests_unless_all():
+    quick = [str(c) for c in tasks.command_line("test", ["-k", "x"], as_root=False)]
+    assert quick[-4:] == ["-m", "not slow", "-k", "x"]
+    full = [str(c) for c in tasks.command_line("test", ["--all", "-k", "x"], as_root=False)]
+    assert "--all" not in full and "not slow" not in full and full[-2:] == ["-k", "x"]
+
+
+def test_student_copies_are_marked_slow(pytestconfig):
+    # The quick suite must still run the notebooks themselves; only their student copies are slow.
+    import conftest
+
+    class Item:
+        def __init__(self, path):
+            self.fspath, self.markers = path, []
+
+        def add_marker(self, marker):
+            self.markers.append(marker.name)
+
+    student, notebook = Item("notebooks/student/01_x.ipynb"), Item("notebooks/01_x.ipynb")
+    conftest.pytest_collection_modifyitems([student, notebook])
+    assert student.markers == ["slow"] and notebook.markers == []
