@@ -4,10 +4,12 @@
   seed (no download, a fraction of a second). A small CNN learns it in a few hundred
   steps, so short runs on a CPU still show learning curves.
 - `load_cifar10`: CIFAR-10 through torchvision, normalised with its channel means
-  and standard deviations (augmentation is `training.AugmentedDataset`'s job).
+  and standard deviations.
+- `AugmentedDataset`: the paper's random crops and flips, for either set.
 - `image_data`: CIFAR-10 when it is on disk or can be downloaded, else the
   generated set; it says in one printed line which one it used.
-- `make_loaders`: seeded DataLoaders, so a run sees the same batches every time.
+- `make_loaders`: seeded DataLoaders, so a run sees the same batches every time; their
+  `sampler.ResumableSampler` lets a checkpointed run resume without re-reading batches.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Subset, TensorDataset
 
-from ._validation import check_int, check_number
+from ._validation import check_int, check_number, check_one_of
+from .sampler import ResumableSampler
 
 __all__ = [
+    "AugmentedDataset",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
     "SHAPE_CLASSES",
@@ -120,13 +126,10 @@ def make_shapes(
     Returns:
         ``(train, val)`` TensorDatasets of ``(image (3, size, size), label)``.
     """
-    for name, value in {"n_train": n_train, "n_val": n_val, "image_size": image_size, "seed": seed}.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, got {value!r}")
-    if n_train < 1 or n_val < 1:
-        raise ValueError(f"n_train and n_val must be >= 1, got {n_train} and {n_val}")
-    if image_size < 16:
-        raise ValueError(f"image_size must be >= 16 for the shapes to be recognisable, got {image_size}")
+    check_int("n_train", n_train)
+    check_int("n_val", n_val)
+    check_int("image_size", image_size, minimum=16)  # smaller shapes are not recognisable
+    check_int("seed", seed, minimum=0)
     check_number("noise", noise)
     g = torch.Generator().manual_seed(seed)
     n = n_train + n_val
@@ -161,11 +164,14 @@ def load_cifar10(root: str = "data", download: bool = True, image_size: int = 32
     Returns:
         ``(train, test)`` torchvision datasets of ``(image (3, size, size), label)``.
     """
+    _check_root(root)
+    check_one_of("download", download, (True, False))
+    check_int("image_size", image_size)
     from torchvision import datasets, transforms
 
     resize = [] if image_size == 32 else [transforms.Resize(image_size, antialias=True)]
     finish = [transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)]
-    # No augmentation here: training.AugmentedDataset adds it, for CIFAR-10 and generated images alike.
+    # No augmentation here: AugmentedDataset adds it, for CIFAR-10 and generated images alike.
     train = datasets.CIFAR10(
         root, train=True, download=download, transform=transforms.Compose(resize + finish)
     )
@@ -173,6 +179,42 @@ def load_cifar10(root: str = "data", download: bool = True, image_size: int = 32
         root, train=False, download=download, transform=transforms.Compose(resize + finish)
     )
     return train, test
+
+
+class AugmentedDataset(Dataset):
+    """The paper's augmentation for tensor images: pad, random crop back, random flip.
+
+    Works on any dataset of ``(image tensor (C, H, W), label)``: CIFAR-10 and the
+    generated set take the same path. Padding is with zeros, i.e. with the mean
+    colour of normalised images. The randomness comes from PyTorch's global generator,
+    so a seeded run (``num_workers=0``) sees the same crops every time.
+
+    Args:
+        dataset: The images to augment (validation sets stay unaugmented).
+        padding: Pixels added on every side before cropping (4 at 32x32 in the paper).
+        flip: Also flip horizontally with probability 1/2.
+    """
+
+    def __init__(self, dataset: Dataset, padding: int = 4, flip: bool = True) -> None:
+        _check_dataset("dataset", dataset)
+        check_int("padding", padding, minimum=0)
+        check_one_of("flip", flip, (True, False))
+        self.dataset, self.padding, self.flip = dataset, padding, flip
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Any]:
+        image, label = self.dataset[index]
+        p = self.padding
+        if p:
+            h, w = image.shape[-2:]
+            padded = F.pad(image, (p, p, p, p))
+            top, left = torch.randint(0, 2 * p + 1, (2,)).tolist()
+            image = padded[..., top : top + h, left : left + w]
+        if self.flip and torch.rand(()) < 0.5:
+            image = image.flip(-1)
+        return image, label
 
 
 def _reachable(host: str, timeout: float) -> bool:
@@ -198,6 +240,8 @@ def _reachable(host: str, timeout: float) -> bool:
 
 def cifar10_available(root: str = "data", timeout: float = 2.0) -> str | None:
     """Where CIFAR-10 can come from: ``"disk"``, ``"download"``, or None (neither)."""
+    _check_root(root)
+    check_number("timeout", timeout, strict=True)
     if os.path.isdir(os.path.join(root, CIFAR10_FOLDER)):
         return "disk"
     if _reachable(CIFAR10_HOST, timeout):
@@ -221,6 +265,18 @@ class ImageData:
     image_size: int
     num_classes: int = 10
     test: Dataset | None = None
+
+
+def _check_root(root: object) -> None:
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder (a str or Path), got {root!r} ({type(root).__name__})")
+
+
+def _check_dataset(name: str, dataset: object) -> None:
+    if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
+        raise TypeError(
+            f"{name} must be a map-style Dataset (with len() and [i]), got {type(dataset).__name__}"
+        )
 
 
 def _first(dataset: Dataset, n: int | None) -> Dataset:
@@ -252,11 +308,14 @@ def image_data(
     Returns:
         An `ImageData`.
     """
-    if prefer not in ("auto", "cifar10", "shapes"):
-        raise ValueError(f'prefer must be "auto", "cifar10" or "shapes", got {prefer!r}')
+    check_one_of("prefer", prefer, ("auto", "cifar10", "shapes"))
+    _check_root(root)
+    check_int("image_size", image_size)
     for name, value in {"n_train": n_train, "n_val": n_val}.items():
         if value is not None:
             check_int(name, value)
+    check_int("seed", seed, minimum=0)
+    check_number("timeout", timeout, strict=True)
     reason = "as asked"
     if prefer != "shapes":
         source = cifar10_available(root, timeout)
@@ -304,11 +363,29 @@ def make_loaders(
 ) -> tuple[DataLoader, DataLoader]:
     """Seeded DataLoaders: shuffled training batches (the same order for the same seed),
     validation in order. Incomplete last training batches are dropped, so every step
-    sees ``batch_size`` images."""
+    sees ``batch_size`` images.
+
+    The training loader shuffles as ``shuffle=True`` would, through a
+    `sampler.ResumableSampler`, so that `training.train` can resume a run part-way
+    through an epoch without reading its earlier batches again.
+    """
+    _check_dataset("train", train)
+    _check_dataset("val", val)
+    check_int("batch_size", batch_size)
+    check_int("seed", seed, minimum=0)
+    check_int("num_workers", num_workers, minimum=0)
     g = torch.Generator().manual_seed(seed)
     pin = torch.cuda.is_available()
+    # The generator shuffles (the sampler's) and seeds the workers (the loader's), as with shuffle=True.
+    sampler = ResumableSampler(RandomSampler(train, generator=g))
     train_loader = DataLoader(
-        train, batch_size, shuffle=True, generator=g, drop_last=True, num_workers=num_workers, pin_memory=pin
+        train,
+        batch_size,
+        sampler=sampler,
+        generator=g,
+        drop_last=True,
+        num_workers=num_workers,
+        pin_memory=pin,
     )
     val_loader = DataLoader(val, batch_size * 2, shuffle=False, num_workers=num_workers, pin_memory=pin)
     return train_loader, val_loader

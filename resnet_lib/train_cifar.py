@@ -31,17 +31,48 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
+from resnet_lib._validation import check_one_of
+from resnet_lib.checkpoint import load_checkpoint, unwrap
 from resnet_lib.cifar import CIFAR_DEPTHS, cifar_resnet
-from resnet_lib.data import image_data
-from resnet_lib.device import seed_everything
-from resnet_lib.training import (
-    AugmentedDataset,
-    cleanup_distributed,
-    load_checkpoint,
-    setup_distributed,
-    train,
-    unwrap,
-)
+from resnet_lib.data import AugmentedDataset, image_data
+from resnet_lib.device import pick_device, seed_everything
+from resnet_lib.sampler import ResumableSampler
+from resnet_lib.training import train
+
+
+def setup_distributed(verbose: bool = False) -> tuple[int, int, torch.device]:
+    """Join the process group that torchrun set up; return ``(rank, world_size, device)``.
+
+    torchrun starts one process per device and tells each its ``RANK``, ``LOCAL_RANK``
+    and ``WORLD_SIZE`` through environment variables. Each process then uses its own
+    GPU (backend NCCL) or, without GPUs, the CPU (backend gloo). Started without
+    torchrun, this is a single process: rank 0 of 1, on the best device.
+    """
+    import torch.distributed as dist
+
+    check_one_of("verbose", verbose, (True, False))
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        return 0, 1, pick_device(verbose=verbose)
+    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    if torch.cuda.is_available():
+        local_rank = int(os.environ.get("LOCAL_RANK", rank))
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        dist.init_process_group("nccl", device_id=device)
+    else:
+        device = torch.device("cpu")
+        dist.init_process_group("gloo")
+    return rank, world_size, device
+
+
+def cleanup_distributed() -> None:
+    """Leave the process group (if there is one)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        # No barrier here: after an error the other ranks may never reach it. A finished
+        # run synchronises and leaves on its own (see the end of this file).
+        dist.destroy_process_group()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -112,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             sampler = torch.utils.data.RandomSampler(
                 train_set, generator=torch.Generator().manual_seed(args.seed)
             )
+        sampler = ResumableSampler(sampler)  # a resumed run starts at the next batch, reading none again
         pin = device.type == "cuda"
         train_loader = DataLoader(train_set, args.batch_size, sampler=sampler, drop_last=True, pin_memory=pin)
         val_loader = DataLoader(data.val, 256, pin_memory=pin) if main_process else None

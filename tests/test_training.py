@@ -198,8 +198,12 @@ def _tiny_loaders():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(device="gpu"), ValueError, "device must be e.g. 'cpu', 'cuda'"),
-        (dict(device=0.5), TypeError, "device must be a str or torch.device"),
+        (
+            dict(device="gpu"),
+            ValueError,
+            "device must name a device such as 'cpu', 'cuda' or 'mps', got 'gpu'",
+        ),
+        (dict(device=0.5), TypeError, "device must be a torch.device or a string"),
         (dict(max_steps=0), ValueError, "max_steps must be a positive int, got 0"),
         (dict(max_steps=-3), ValueError, "max_steps must be a positive int, got -3"),
         (dict(lr=True), TypeError, "lr must be a finite number > 0"),
@@ -207,6 +211,15 @@ def _tiny_loaders():
         (dict(schedule="linear"), ValueError, "schedule must be one of"),
         (dict(amp=1), ValueError, "amp must be one of True, False"),
         (dict(warmup_steps=-1), ValueError, "warmup_steps must be an int >= 0"),
+        (dict(epochs=2.0), TypeError, "epochs must be a positive int, got 2.0"),
+        (dict(momentum=-0.1), ValueError, "momentum must be a finite number >= 0, got -0.1"),
+        (dict(weight_decay="1e-4"), TypeError, "weight_decay must be a finite number >= 0"),
+        (dict(progress="no"), ValueError, "progress must be one of True, False; got 'no'"),
+        (dict(stop_at_step=0), ValueError, "stop_at_step must be a positive int, got 0"),
+        (dict(stop_at_step=True), TypeError, "stop_at_step must be a positive int, got True"),
+        (dict(stop_at_step=99), ValueError, "stop_at_step must be at most 2 (the run's steps), got 99"),
+        (dict(on_epoch_end="print"), TypeError, "on_epoch_end must be a function or None"),
+        (dict(val_loader=[1, 2]), TypeError, "val_loader must be a torch DataLoader, got [1, 2]"),
     ],
 )
 def test_train_refuses_bad_arguments_before_training(kwargs, error, message):
@@ -215,8 +228,10 @@ def test_train_refuses_bad_arguments_before_training(kwargs, error, message):
 
     model = cifar_resnet(20)
     before = {k: v.clone() for k, v in model.state_dict().items()}
+    train_loader, val_loader = _tiny_loaders()
+    kwargs = {"progress": False, "val_loader": val_loader, **kwargs}
     with pytest.raises(error, match=re.escape(message)):
-        train(model, *_tiny_loaders(), progress=False, **kwargs)
+        train(model, train_loader, **kwargs)
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing trained
 
 
