@@ -154,16 +154,16 @@ def save_run(
         **state: ``run=`` (the signature), ``step=``, ``history=``, ``epoch_sums=``.
     """
     rng_states = _per_rank(torch.get_rng_state())
-    sampler_states = _per_rank(sampler.state_dict())
+    sampler_states = dict(enumerate(_per_rank(sampler.state_dict())))  # by rank
     if _rank_and_world()[0] == 0:
         save_checkpoint(
             path,
             model,
             optimizer,
             scaler=scaler.state_dict(),
+            **state,
             rng_state=rng_states,
             sampler=sampler_states,
-            **state,
         )
 
 
@@ -196,7 +196,7 @@ def load_scaler_state(scaler: torch.amp.GradScaler, state: dict[str, Any]) -> No
         scaler.load_state_dict(state)
 
 
-def _mine(per_rank: list[Any], what: str) -> Any:
+def _mine(per_rank: list[Any] | dict[int, Any], what: str) -> Any:
     """This process's entry of a per-rank list, or a clear error if the process count changed."""
     rank, world_size = _rank_and_world()
     if len(per_rank) != world_size:
@@ -225,6 +225,11 @@ def resume_run(
         resumed epoch's first batch is about to be drawn).
     """
     saved = source if isinstance(source, dict) else load_checkpoint(source, map_location="cpu")
+    if saved.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"the checkpoint has format {saved.get('format')!r}, this resnet_lib resumes format "
+            f"{CHECKPOINT_FORMAT} only: its weights still load with load_checkpoint, but the run starts afresh"
+        )
     _check_signature(saved.get("run"), run)
     unwrap(model).load_state_dict(saved["model"], strict=True)
     optimizer.load_state_dict(saved["optimizer"])

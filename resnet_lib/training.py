@@ -268,6 +268,12 @@ def train(
         check_one_of(name, value, (True, False))
     if max_steps is not None:
         check_int("max_steps", max_steps)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
+    if resume_from is not None and not isinstance(resume_from, (str, os.PathLike, dict)):
+        raise TypeError(
+            f"resume_from must be a path, a loaded checkpoint (dict) or None, got {resume_from!r}"
+        )
     if on_epoch_end is not None and not callable(on_epoch_end):
         raise TypeError(f"on_epoch_end must be a function or None, got {on_epoch_end!r}")
     steps_per_epoch = len(train_loader)
@@ -282,7 +288,7 @@ def train(
             raise ValueError(
                 f"stop_at_step must be at most {total_steps} (the run's steps), got {stop_at_step}"
             )
-    sampler = resumable_sampler(train_loader) if checkpoint or resume_from is not None else None
+    sampler = resumable_sampler(train_loader) if checkpoint is not None or resume_from is not None else None
     device = _device(model, device)
     model.to(device)
     precision = training_precision(device, amp)
@@ -297,7 +303,8 @@ def train(
     step, first_epoch, sums, rng_state = 0, 0, _EpochSums(), None
     if resume_from is not None:
         saved = resume_run(resume_from, run, model, optimizer, scaler, sampler, train_loader.batch_size)
-        step, rng_state, history = saved["step"], saved["rng_state"], saved["history"]
+        step, rng_state = saved["step"], saved["rng_state"]
+        history = {k: list(v) for k, v in saved["history"].items()}  # a copy: `resume_from` stays as it was
         first_epoch, sums = (step - 1) // steps_per_epoch, _EpochSums(*saved["epoch_sums"])
     first_step = step
 
@@ -310,7 +317,7 @@ def train(
             history["step_loss"].append(value)
 
     def save() -> None:
-        if checkpoint:
+        if checkpoint is not None:
             state = dict(run=run, step=step, history=history, epoch_sums=sums.state())
             save_run(checkpoint, model, optimizer, scaler, sampler, **state)
 

@@ -196,7 +196,9 @@ def test_a_checkpoint_of_another_device_or_precision_is_refused(shapes, tmp_path
     with pytest.raises(ValueError, match=re.escape("saved on cuda in bf16, this run is on cpu in fp32")):
         run(shapes, resume_from=saved)
     with pytest.raises(ValueError, match="no run signature"):
-        run(shapes, resume_from={"model": {}})
+        run(shapes, resume_from={"format": ckpt.CHECKPOINT_FORMAT, "model": {}})
+    with pytest.raises(ValueError, match="has format 1, this resnet_lib resumes format 2 only"):
+        run(shapes, resume_from={**saved, "format": 1})  # saved before the sampler state was
 
 
 def test_an_empty_scaler_state_is_not_loaded_into_an_enabled_scaler():
@@ -218,7 +220,7 @@ def test_a_resume_with_another_process_count_is_refused(shapes, tmp_path):
     run(shapes, stop_at_step=2, checkpoint=path)
     saved = ckpt.load_checkpoint(path)
     saved["rng_state"] = saved["rng_state"] * 2  # as if saved by 2 processes
-    saved["sampler"] = saved["sampler"] * 2
+    saved["sampler"] = {0: saved["sampler"][0], 1: saved["sampler"][0]}
     with pytest.raises(ValueError, match=re.escape("of 2 process(es), this run has 1")):
         run(shapes, resume_from=saved)
 
@@ -242,6 +244,16 @@ def test_a_resume_with_another_process_count_is_refused(shapes, tmp_path):
             lambda p: train("net", DataLoader(range(4))),
             TypeError,
             "model must be a torch.nn.Module, got 'net'",
+        ),
+        (
+            lambda p: train(small_net(), DataLoader(range(4)), checkpoint=1),
+            TypeError,
+            "checkpoint must be a path",
+        ),
+        (
+            lambda p: train(small_net(), DataLoader(range(4)), resume_from=[]),
+            TypeError,
+            "resume_from must be",
         ),
     ],
 )

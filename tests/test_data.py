@@ -105,3 +105,73 @@ def test_cifar10_validation_is_held_out_of_the_training_set(monkeypatch, tmp_pat
 
 def test_generated_set_has_no_test_split():
     assert image_data(prefer="shapes", image_size=16, n_train=30, n_val=10).test is None
+
+
+def test_the_training_loader_shuffles_as_shuffle_true_did_and_can_resume():
+    from torch.utils.data import DataLoader
+
+    from resnet_lib.sampler import ResumableSampler
+
+    train, val = make_shapes(64, 16, image_size=16)
+    loader = make_loaders(train, val, batch_size=16, seed=1)[0]
+    before = DataLoader(train, 16, shuffle=True, generator=torch.Generator().manual_seed(1), drop_last=True)
+    for _ in range(2):  # two epochs: the generator moves on alike
+        assert all(torch.equal(a[1], b[1]) for a, b in zip(loader, before, strict=True))
+    assert isinstance(loader.sampler, ResumableSampler)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: make_shapes(10, 10, image_size=True),
+            TypeError,
+            "image_size must be an int >= 16, got True",
+        ),
+        (lambda: make_shapes(10, 10, image_size=16, seed=-1), ValueError, "seed must be an int >= 0, got -1"),
+        (lambda: make_loaders(None, [0]), TypeError, "train must be a map-style Dataset"),
+        (
+            lambda: make_loaders([0], [0], batch_size=0),
+            ValueError,
+            "batch_size must be a positive int, got 0",
+        ),
+        (lambda: make_loaders([0], [0], seed=1.5), TypeError, "seed must be an int >= 0, got 1.5"),
+        (
+            lambda: make_loaders([0], [0], num_workers=-1),
+            ValueError,
+            "num_workers must be an int >= 0, got -1",
+        ),
+        (
+            lambda: image_data(prefer="imagenet"),
+            ValueError,
+            "prefer must be one of 'auto', 'cifar10', 'shapes'",
+        ),
+        (
+            lambda: image_data(prefer="shapes", root=3),
+            TypeError,
+            "root must be a folder (a str or Path), got 3",
+        ),
+        (
+            lambda: image_data(prefer="shapes", image_size=0),
+            ValueError,
+            "image_size must be a positive int, got 0",
+        ),
+        (lambda: image_data(prefer="shapes", n_val=-5), ValueError, "n_val must be a positive int, got -5"),
+        (lambda: image_data(prefer="shapes", seed=True), TypeError, "seed must be an int >= 0, got True"),
+        (lambda: image_data(timeout=0), ValueError, "timeout must be a finite number > 0, got 0"),
+        (lambda: data.cifar10_available(timeout=-1.0), ValueError, "timeout must be a finite number > 0"),
+        (
+            lambda: data.load_cifar10(download="yes"),
+            ValueError,
+            "download must be one of True, False; got 'yes'",
+        ),
+        (lambda: data.AugmentedDataset(3), TypeError, "dataset must be a map-style Dataset"),
+        (lambda: data.AugmentedDataset([0], flip=1), ValueError, "flip must be one of True, False; got 1"),
+        (lambda: data.AugmentedDataset([0], padding=1.0), TypeError, "padding must be an int >= 0, got 1.0"),
+    ],
+)
+def test_bad_arguments_are_named(call, error, message):
+    import re
+
+    with pytest.raises(error, match=re.escape(message)):
+        call()
