@@ -42,7 +42,8 @@ COLAB_GIT_URL = "git+https://github.com/resnets-from-scratch/resnets-from-scratc
 
 #: torch -> the torchvision released with it (torchvision pins one torch exactly).
 TORCHVISION = {
-    "2.3.1": "0.18.1",  # the oldest torch pyproject.toml allows
+    "2.3.1": "0.18.1",  # fails on Python 3.12: see pyproject.toml
+    "2.4.1": "0.19.1",  # the oldest torch pyproject.toml allows
     "2.9.1": "0.24.1",
     "2.11.0": "0.26.0",  # Colab's
     "2.14.1": "0.29.1",  # requirements.txt's

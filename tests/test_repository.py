@@ -129,3 +129,33 @@ def test_gpu_measurements_ship_with_the_package():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     assert "measured/*.json" in data["resnet_lib"]
     assert MEASURED_DIR == ROOT / "resnet_lib" / "measured" and (MEASURED_DIR / "README.md").exists()
+
+
+def test_the_wheel_holds_every_module_and_measurement(tmp_path):
+    """Colab installs a wheel, not the working tree: every module, subpackage and data file must be in it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            tmp_path,
+            ROOT,
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("resnet_lib-*.whl")
+    packed = set(zipfile.ZipFile(wheel).namelist())
+    package = ROOT / "resnet_lib"
+    wanted = {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    wanted |= {p.relative_to(ROOT).as_posix() for p in (package / "measured").glob("*.json")}
+    assert wanted - packed == set()
