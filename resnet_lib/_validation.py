@@ -9,6 +9,7 @@ Types are exact: a bool is not an int (``stride=True`` is a bug), and 18.0 is no
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 
 import torch
@@ -59,3 +60,84 @@ def check_device(name: str, value: object) -> torch.device:
     if not available.get(device.type, False):
         raise ValueError(f"{name}={value!r}: this machine has no {device.type} device (try 'cpu')")
     return device
+
+
+def check_bool(name: str, value: object) -> None:
+    """Raise TypeError unless `value` is True or False (1, "yes" and None are not)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def check_module(name: str, value: object) -> None:
+    """Raise TypeError unless `value` is a `torch.nn.Module` (a model, not its class or its outputs)."""
+    if not isinstance(value, torch.nn.Module):
+        hint = ": build one first, e.g. resnet18()" if isinstance(value, type) else ""
+        raise TypeError(f"{name} must be a torch.nn.Module, got {value!r} ({type(value).__name__}){hint}")
+
+
+def check_tensor(name: str, value: object) -> None:
+    """Raise TypeError unless `value` is a `torch.Tensor` (a NumPy array or a list is not)."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(value).__name__}: e.g. torch.as_tensor({name})"
+        )
+
+
+def check_shape(name: str, value: object, length: int, meaning: str) -> None:
+    """Raise unless `value` is a tuple or list of `length` positive ints, e.g. an input size.
+
+    Args:
+        name: The argument's name.
+        value: The value given.
+        length: How many sizes it must hold.
+        meaning: What they are, for the message, e.g. "(batch, channels, height, width)".
+    """
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple {meaning}, got {value!r} ({type(value).__name__})")
+    if len(value) != length:
+        raise ValueError(f"{name} must be a tuple {meaning}, got {tuple(value)!r}")
+    for i, size in enumerate(value):
+        check_int(f"{name}[{i}]", size)
+
+
+def check_path(name: str, value: object) -> None:
+    """Raise TypeError unless `value` is a file path: a string or a `pathlib.Path`."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a file path (str or pathlib.Path), got {value!r} ({type(value).__name__})"
+        )
+
+
+# What a model's forward is given. Both checks only read a tensor's type, dtype and shape, so
+# they cost nothing next to a conv and work as well under torch.compile and on the meta device.
+
+
+def check_input(x: torch.Tensor, in_channels: int, dtype: torch.dtype = torch.float32) -> None:
+    """Fail with a readable message before conv2d fails with a cryptic one.
+
+    Args:
+        x: What the model was given.
+        in_channels: Channels the first conv expects.
+        dtype: The dtype of the model's weights (autocast may still compute in half precision).
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"expected a torch.Tensor of images, got {type(x).__name__}: e.g. torch.from_numpy(x).float()"
+        )
+    if not x.is_floating_point():
+        raise TypeError(f"expected floating-point images, got dtype {x.dtype}: convert with x.float()")
+    if x.dtype != dtype and x.dtype not in (torch.float16, torch.bfloat16):  # half: autocast's business
+        raise TypeError(
+            f"the images are {x.dtype} but the model's weights are {dtype}: convert with x.to({dtype})"
+        )
+    if x.dim() != 4 or x.shape[1] != in_channels:
+        raise ValueError(
+            f"expected an input of shape (batch, {in_channels}, height, width), got {tuple(x.shape)}"
+        )
+
+
+def check_features(x: torch.Tensor, channels: int) -> None:
+    """What `forward_head` needs: a feature map of `channels` channels (a cheap check, as `check_input`)."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != channels:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"forward_head expects a feature map (batch, {channels}, h, w), got {got}")

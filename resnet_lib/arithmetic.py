@@ -221,12 +221,22 @@ def receptive_field(layers: Iterable[tuple[int, int, int, int]]) -> ReceptiveFie
     Returns:
         A `ReceptiveField`.
 
+    Raises:
+        TypeError, ValueError: If `layers` is not a sequence of 4-tuples of ints in range.
+
     Example:
         >>> receptive_field([(7, 2, 3, 1), (3, 2, 1, 1)])  # a ResNet stem
         ReceptiveField(size=11, stride=4, padding=5)
     """
+    if not isinstance(layers, Iterable) or isinstance(layers, str):
+        raise TypeError(f"layers must be a list of (kernel_size, stride, padding, dilation), got {layers!r}")
     size, jump, padding = 1, 1, 0
-    for kernel_size, stride, pad, dilation in layers:
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 4:
+            raise ValueError(  # a 3-tuple is most likely a layer without its dilation
+                f"layers[{i}] must be a tuple (kernel_size, stride, padding, dilation), got {layer!r}"
+            )
+        kernel_size, stride, pad, dilation = layer
         _check_ints(kernel_size=kernel_size, stride=stride, padding=pad, dilation=dilation)
         size += dilation * (kernel_size - 1) * jump
         padding += pad * jump

@@ -17,12 +17,24 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._validation import check_int
+from ._validation import check_bool, check_int
 
 
-def _check_block_args(in_channels: int, channels: int, stride: int) -> None:
+def _check_block_args(in_channels: int, channels: int, stride: int, downsample: object = None) -> None:
     for name, value in (("in_channels", in_channels), ("channels", channels), ("stride", stride)):
         check_int(name, value)
+    if downsample is not None and not isinstance(downsample, nn.Module):
+        raise TypeError(f"downsample must be None or a shortcut module, got {downsample!r}")
+
+
+def _check_conv_args(in_channels: int, out_channels: int, stride: int, groups: int = 1) -> None:
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
+        check_int(name, value)
+    check_int("groups", groups)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+        )
 
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -33,6 +45,7 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
     into independent groups (ResNeXt's cardinality): each output channel sees only
     ``in_channels / groups`` inputs, so weights and multiply-adds shrink by ``groups``.
     """
+    _check_conv_args(in_channels, out_channels, stride, groups)
     return nn.Conv2d(
         in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
     )
@@ -40,6 +53,7 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     """1x1 convolution: mixes channels at each pixel, no bias (see `conv3x3`)."""
+    _check_conv_args(in_channels, out_channels, stride)
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
 
 
@@ -55,6 +69,8 @@ def projection_shortcut(
     a strided 1x1 conv ignores 3 of every 4 input pixels, so average each 2x2 window
     first and let the 1x1 conv run with stride 1 on the averages.
     """
+    _check_conv_args(in_channels, out_channels, stride)
+    check_bool("avg_down", avg_down)
     if avg_down and stride != 1:
         return nn.Sequential(
             nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False),
@@ -81,7 +97,7 @@ class BasicBlock(nn.Module):
         self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, channels, stride)
+        _check_block_args(in_channels, channels, stride, downsample)
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)  # in place: saves one activation-sized buffer
@@ -134,10 +150,13 @@ class Bottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, channels, stride)
+        _check_block_args(in_channels, channels, stride, downsample)
+        check_bool("stride_in_1x1", stride_in_1x1)
         check_int("groups", groups)
         check_int("base_width", base_width)
         width = int(channels * base_width / 64) * groups  # of the 1x1 reduce and the 3x3
+        if width == 0:
+            raise ValueError(f"channels * base_width / 64 must be >= 1, got {channels} * {base_width} / 64")
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, width, stride_1x1)
         self.bn1 = nn.BatchNorm2d(width)
@@ -180,7 +199,7 @@ class PreActBasicBlock(nn.Module):
         self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, channels, stride)
+        _check_block_args(in_channels, channels, stride, downsample)
         self.bn1 = nn.BatchNorm2d(in_channels)  # normalises the input, so it has in_channels
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn2 = nn.BatchNorm2d(channels)

@@ -25,9 +25,10 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ._validation import check_bool, check_features, check_input, check_shape
 from .arithmetic import _check_ints
 from .blocks import BasicBlock, PreActBasicBlock, conv3x3, projection_shortcut
-from .models import check_input, init_weights
+from .models import init_weights
 
 __all__ = ["CIFAR_DEPTHS", "CifarResNet", "PadShortcut", "PlainBlock", "cifar_resnet"]
 
@@ -100,7 +101,14 @@ class CifarResNet(nn.Module):
         zero_init_residual: Start the last BatchNorm of every residual block at
             weight 0, so that each block starts as the identity.
         preact: Use pre-activation blocks (`PreActBasicBlock`), as in He et al. 2016.
+
+    ``forward(x)`` is ``forward_head(forward_features(x))``, as in `resnet_lib.models.ResNet`.
     """
+
+    #: As on `ResNet`: the classifier, and the last stage (with pre-activation, the
+    #: ``bn_final`` that follows it belongs to it: see `pretrained.for_transfer`).
+    classifier_name: str = "fc"
+    last_stage_name: str = "layer3"
 
     def __init__(
         self,
@@ -118,8 +126,8 @@ class CifarResNet(nn.Module):
             raise ValueError(f"depth must be 6n + 2 (e.g. {', '.join(map(str, CIFAR_DEPTHS))}), got {depth}")
         if shortcut not in SHORTCUTS:
             raise ValueError(f'shortcut must be "A", "B" or None (plain), got {shortcut!r}')
-        if len(widths) != 3:
-            raise ValueError(f"widths must give the channels of 3 stages, got {widths!r}")
+        check_shape("widths", widths, 3, "of the channels of the 3 stages")
+        check_bool("zero_init_residual", zero_init_residual)
         if zero_init_residual and shortcut is None:
             raise ValueError("zero_init_residual needs shortcuts: a plain block at weight 0 outputs zeros")
         if not isinstance(preact, bool):
@@ -169,7 +177,8 @@ class CifarResNet(nn.Module):
             self._width = channels
         return nn.Sequential(*stage)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The stem and the three stages: the last feature map, (batch, widths[2], h / 4, w / 4)."""
         check_input(x, self.in_channels, self.conv1.weight.dtype)
         x = self.conv1(x)
         if self.bn1 is not None:
@@ -177,7 +186,15 @@ class CifarResNet(nn.Module):
         x = self.layer3(self.layer2(self.layer1(x)))
         if self.bn_final is not None:
             x = self.relu(self.bn_final(x))
+        return x
+
+    def forward_head(self, x: Tensor) -> Tensor:
+        """From the last feature map to the logits: average each channel, then the classifier."""
+        check_features(x, self.fc.in_features)
         return self.fc(self.avgpool(x).flatten(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
 
 
 def cifar_resnet(depth: int = 20, shortcut: str | None = "A", **kwargs) -> CifarResNet:

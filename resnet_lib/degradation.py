@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ._validation import check_int, check_one_of
+from ._validation import check_int, check_number, check_one_of, check_path
 from .cifar import cifar_resnet
 from .data import image_data, make_loaders
 from .device import MEASURED_DIR, seed_everything
@@ -82,6 +82,20 @@ CIFAR10_SETTINGS: dict[str, Any] = {
 DEGRADATION_FILE = MEASURED_DIR / "degradation.json"
 
 
+def _check_settings(settings: dict[str, Any]) -> None:
+    """Raise unless `settings` has every key of `SETTINGS`, with sizes and steps in range."""
+    if not isinstance(settings, dict):
+        raise TypeError(f"settings must be a dict like SETTINGS, got {type(settings).__name__}")
+    missing = sorted(set(SETTINGS) - set(settings))
+    if missing:
+        raise ValueError(f"settings lacks {missing}: start from SETTINGS, e.g. {{**SETTINGS, 'steps': 20}}")
+    for name in ("image_size", "batch_size", "steps"):
+        check_int(name, settings[name])
+    check_int("crop_padding", settings["crop_padding"], minimum=0)
+    check_number("lr", settings["lr"], strict=True)
+    check_one_of("data", settings["data"], ("shapes", "cifar10"))
+
+
 def run_arm(arm: str, seed: int, settings: dict[str, Any] = SETTINGS) -> dict[str, Any]:
     """Train one arm with one seed; return its per-epoch training and validation errors.
 
@@ -89,6 +103,7 @@ def run_arm(arm: str, seed: int, settings: dict[str, Any] = SETTINGS) -> dict[st
     the data set is the same for every arm and seed.
     """
     check_one_of("arm", arm, ARMS)
+    _check_settings(settings)
     seed_everything(seed, num_threads=1)  # one thread per run: runs go in parallel instead
     prefer = "shapes" if settings["data"] == "shapes" else "cifar10"
     data = image_data(
@@ -154,8 +169,11 @@ def run_experiment(
     Returns:
         What was written: ``{"settings", "environment", "runs"}``.
     """
+    check_path("out", out)
     check_int("seeds", seeds)
     check_int("workers", workers)
+    if not isinstance(arms, (tuple, list)):
+        raise TypeError(f"arms must be a tuple of names from ARMS, e.g. ('ResNet-20',), got {arms!r}")
     for arm in arms:
         check_one_of("arm", arm, ARMS)
     unknown = set(overrides) - set(SETTINGS)
@@ -163,7 +181,7 @@ def run_experiment(
         raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(SETTINGS)}")
     base = CIFAR10_SETTINGS if overrides.get("data") == "cifar10" else SETTINGS
     settings = {**base, **overrides}
-    check_one_of("data", settings["data"], ("shapes", "cifar10"))
+    _check_settings(settings)  # here, before any worker starts
     result = {
         "settings": settings,
         "environment": {
@@ -199,6 +217,7 @@ def run_experiment(
 
 def load_degradation(path: str | os.PathLike = DEGRADATION_FILE) -> dict[str, Any]:
     """The stored experiment: ``{"settings", "environment", "runs"}`` (see `run_experiment`)."""
+    check_path("path", path)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -213,6 +232,9 @@ def final_values(result: dict[str, Any], arm: str, key: str = "train_error") -> 
     Diverged runs count as an error of 1 (a loss of infinity), so that they cannot look good.
     """
     check_one_of("arm", arm, ARMS)
+    check_one_of("key", key, ("train_error", "train_loss", "val_error", "val_loss"))
+    if not (isinstance(result, dict) and isinstance(result.get("runs"), list)):
+        raise TypeError("result must be what load_degradation or run_experiment returns (a dict with 'runs')")
     runs = sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
     if not runs:
         raise ValueError(

@@ -26,6 +26,7 @@ from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from ._validation import check_int
 from .arithmetic import conv_output_size, pool_output_size
 
 __all__ = ["cell_roles", "conv_windows", "draw_conv_1d", "draw_conv_2d", "draw_pool_1d", "pool_windows"]
@@ -120,6 +121,10 @@ def cell_roles(size: int, padding: int, windows: list[list[int]]) -> list[str]:
         One role per position, from 0 to the end of the padded input or of the
         last window, whichever is further.
     """
+    check_int("size", size)
+    check_int("padding", padding, minimum=0)
+    if not (isinstance(windows, list) and windows and all(isinstance(w, list) and w for w in windows)):
+        raise ValueError(f"windows must be a non-empty list of windows from conv_windows, got {windows!r}")
     padded = size + 2 * padding
     read = {p for window in windows for p in window}
     length = max(padded, max(read) + 1)

@@ -1,15 +1,16 @@
 """Looking inside a model: parameters, FLOPs, the layers an input passes through,
-memory kept for the backward pass, and the source code of the library itself.
+receptive fields, memory kept for the backward pass and the gradients each layer gets.
 
 Everything here measures the real model by running it (or reading its modules), so
-the numbers in the notebooks are computed, never typed.
+the numbers in the notebooks are computed, never typed. (`show_source`, which shows
+the library's own code, lives in `resnet_lib.source` and is importable from here too.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import inspect
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,7 +18,18 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ._validation import check_bool, check_int, check_module, check_shape, check_tensor
 from .arithmetic import ReceptiveField, receptive_field
+from .source import Source, show_source  # noqa: F401  (re-exported: their old home)
+
+#: The layout of an input batch, as the messages about a bad input size give it.
+IMAGE_BATCH = "(batch, channels, height, width)"
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    """Where `model` runs: the device of its first parameter or buffer; the CPU if it has none."""
+    tensor = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return torch.device("cpu") if tensor is None else tensor.device
 
 
 @contextlib.contextmanager
@@ -33,6 +45,9 @@ def in_mode(model: nn.Module, training: bool, keep_buffers: bool = False) -> Ite
         training: The mode for the block (``model.train(training)``).
         keep_buffers: Restore every buffer (BatchNorm's statistics) after the block.
     """
+    check_module("model", model)
+    check_bool("training", training)
+    check_bool("keep_buffers", keep_buffers)
     was_training = model.training
     saved = [b.clone() for b in model.buffers()] if keep_buffers else []
     model.train(training)
@@ -52,6 +67,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
         model: Any module.
         trainable_only: Count only parameters with ``requires_grad=True``.
     """
+    check_module("model", model)
+    check_bool("trainable_only", trainable_only)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -123,6 +140,8 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
     Returns:
         One `LayerCall` per call, with the module's name (e.g. ``layer2.0.conv2``).
     """
+    check_module("model", model)
+    check_shape("input_size", input_size, 4, IMAGE_BATCH)
     calls: list[LayerCall] = []
 
     def record(name: str, kind: str):
@@ -151,10 +170,9 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
         for name, m in model.named_modules()
         if type(m) in kinds
     ]
-    device = next(model.parameters()).device
     try:
         with in_mode(model, training=False), torch.no_grad():
-            model(torch.zeros(input_size, device=device))
+            model(torch.zeros(input_size, device=_device_of(model)))
     finally:
         for h in handles:
             h.remove()
@@ -173,6 +191,8 @@ def model_receptive_field(model: nn.Module, input_size: tuple[int, ...] = (1, 3,
         input_size: Input shape used to trace the layers; it does not change the result.
     """
     chain = [c for c in trace_layers(model, input_size) if "downsample" not in c.name]
+    if not chain:
+        raise ValueError(f"{type(model).__name__} has no Conv2d or MaxPool2d layer: no receptive field")
     return receptive_field((c.kernel_size, c.stride, c.padding, c.dilation) for c in chain)
 
 
@@ -185,14 +205,20 @@ def measure_receptive_field(model: nn.Module, image_size: int) -> int:
     pixels with a non-zero gradient are exactly those the unit can see.
 
     Args:
-        model: A ResNet (its layers up to ``layer4`` are used).
+        model: A `ResNet` or `CifarResNet` (its ``forward_features``: the layers before the
+            pooling), or any stack of layers that outputs a feature map.
         image_size: Side of the square input; make it large enough that the chosen
             unit (the one nearest the centre) sees no padding.
 
     Returns:
         The number of input rows with a non-zero gradient.
     """
-    linear = copy.deepcopy(model).eval()
+    check_module("model", model)
+    check_int("image_size", image_size)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    if not convs:
+        raise ValueError(f"{type(model).__name__} has no Conv2d layer: no receptive field to measure")
+    linear = copy.deepcopy(model).eval().double()
     for name, m in list(linear.named_modules()):
         if isinstance(m, nn.Conv2d):
             nn.init.ones_(m.weight)
@@ -202,11 +228,13 @@ def measure_receptive_field(model: nn.Module, image_size: int) -> int:
             m.forward = lambda x: x  # a ReLU would switch off negative paths
         elif isinstance(m, nn.MaxPool2d):
             m.forward = nn.AvgPool2d(m.kernel_size, m.stride, m.padding).forward  # same windows
-    features = nn.Sequential(*list(linear.children())[:-2])  # up to layer4: no avgpool, fc
-    x = torch.zeros(
-        1, linear.conv1.in_channels, image_size, image_size, dtype=torch.float64, requires_grad=True
-    )
-    out = features.double()(x)
+    features = getattr(linear, "forward_features", linear)  # the feature map, before pooling
+    x = torch.zeros(1, convs[0].in_channels, image_size, image_size, dtype=torch.float64, requires_grad=True)
+    out = features(x)
+    if out.dim() != 4:
+        raise ValueError(
+            f"the model must output a feature map (batch, channels, h, w), got {tuple(out.shape)}"
+        )
     centre = out.shape[-1] // 2
     out[0, 0, centre, centre].backward()
     rows = x.grad[0].abs().sum(dim=(0, 2)).nonzero()
@@ -231,6 +259,9 @@ def saved_tensor_bytes(model: nn.Module, x: torch.Tensor, include_parameters: bo
         include_parameters: Count the weights that layers save too (a conv keeps its
             weight for the backward pass). ``False`` leaves only the activations.
     """
+    check_module("model", model)
+    check_tensor("x", x)
+    check_bool("include_parameters", include_parameters)
     parameters = set() if include_parameters else {p.untyped_storage().data_ptr() for p in model.parameters()}
     storages: dict[int, int] = {}
 
@@ -243,62 +274,6 @@ def saved_tensor_bytes(model: nn.Module, x: torch.Tensor, include_parameters: bo
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         model(x)
     return sum(storages.values())
-
-
-class Source:
-    """Source code of a library object; shown highlighted in Jupyter, plain elsewhere."""
-
-    def __init__(self, obj: object) -> None:
-        self.text = inspect.getsource(obj).rstrip()
-
-    def _repr_markdown_(self) -> str:
-        # Markdown with a fenced block is highlighted by JupyterLab, Colab and GitHub.
-        return f"```python\n{self.text}\n```"
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-def show_source(obj: object) -> Source | None:
-    """Show the source of a function, class or method of the library in a notebook.
-
-    The notebooks display the library's code with this instead of pasting copies of
-    it, so what a reader sees is always the code that ran. They also show a few of
-    PyTorch's own functions, and what those are depends on the torch version: torch
-    2.9 on a machine without an accelerator makes ``torch.utils.benchmark``'s timer
-    the builtin ``timeit.default_timer``, which has no Python source. Such objects get
-    a short printed note instead of an exception, so that "Run all" goes on.
-
-    Args:
-        obj: A function, class, method or module.
-
-    Returns:
-        A `Source` (displayed by Jupyter), or ``None`` when `obj` has no Python source
-        (a builtin written in C, or code whose file is not installed); then a note is
-        printed.
-
-    Raises:
-        TypeError: `obj` is not code at all (e.g. a number).
-
-    Example:
-        >>> from resnet_lib import conv3x3
-        >>> show_source(conv3x3)  # doctest: +SKIP
-    """
-    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
-    if inspect.isbuiltin(obj) or inspect.ismethoddescriptor(obj):
-        module = getattr(obj, "__module__", None)
-        where = f"{module}.{name}" if module else name
-        print(f"{where} is a builtin (written in C, not Python): there is no source to show.")
-        return None
-    if not (
-        inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj) or inspect.ismodule(obj)
-    ):
-        raise TypeError(f"obj must be a function, class, method or module, got {type(obj).__name__}")
-    try:
-        return Source(obj)
-    except (OSError, TypeError) as e:  # e.g. a class defined in C, or source files not installed
-        print(f"{name} has no Python source to show here ({e}).")
-        return None
 
 
 def gradient_norms(
@@ -321,6 +296,15 @@ def gradient_norms(
         ``(name, gradient norm)`` for each watched layer, in the order the forward pass
         runs them (so the first entry is the layer nearest the input).
     """
+    check_module("model", model)
+    check_tensor("x", x)
+    check_tensor("y", y)
+    if y.dtype != torch.int64 or y.shape != x.shape[:1]:
+        raise ValueError(
+            f"y must hold one int64 class label per image of x, got {y.dtype} of shape {tuple(y.shape)}"
+        )
+    if not (isinstance(layer_type, type) and issubclass(layer_type, nn.Module)):
+        raise TypeError(f"layer_type must be a layer class such as nn.Conv2d, got {layer_type!r}")
     order: list[str] = []
     grads: dict[str, float] = {}
 

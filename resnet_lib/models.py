@@ -8,9 +8,9 @@ change from one depth to the next: that is all `RESNET_CONFIGS` holds.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
+from ._validation import check_bool, check_features, check_input, check_module
 from .arithmetic import _check_ints
 from .blocks import BasicBlock, Bottleneck, conv3x3, projection_shortcut
 
@@ -42,6 +42,8 @@ def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
         zero_init_residual: Start the last BatchNorm of every block at weight 0, so
             that each block starts as the identity.
     """
+    check_module("model", model)
+    check_bool("zero_init_residual", zero_init_residual)
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -52,30 +54,6 @@ def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
         for m in model.modules():
             if isinstance(m, (BasicBlock, Bottleneck)):
                 nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
-
-
-def check_input(x: Tensor, in_channels: int, dtype: torch.dtype = torch.float32) -> None:
-    """Fail with a readable message before conv2d fails with a cryptic one.
-
-    Args:
-        x: What the model was given.
-        in_channels: Channels the first conv expects.
-        dtype: The dtype of the model's weights (autocast may still compute in half precision).
-    """
-    if not isinstance(x, Tensor):
-        raise TypeError(
-            f"expected a torch.Tensor of images, got {type(x).__name__}: e.g. torch.from_numpy(x).float()"
-        )
-    if not x.is_floating_point():
-        raise TypeError(f"expected floating-point images, got dtype {x.dtype}: convert with x.float()")
-    if x.dtype != dtype and x.dtype not in (torch.float16, torch.bfloat16):  # half: autocast's business
-        raise TypeError(
-            f"the images are {x.dtype} but the model's weights are {dtype}: convert with x.to({dtype})"
-        )
-    if x.dim() != 4 or x.shape[1] != in_channels:
-        raise ValueError(
-            f"expected an input of shape (batch, {in_channels}, height, width), got {tuple(x.shape)}"
-        )
 
 
 class ResNet(nn.Module):
@@ -97,7 +75,16 @@ class ResNet(nn.Module):
             (32, 32, 64 channels, the first with stride 2) instead of the 7x7 conv.
         avg_down: "ResNet-D" (same paper): shortcuts that average-pool before a stride-1
             1x1 conv instead of a strided 1x1 conv (`projection_shortcut`).
+
+    ``forward(x)`` is ``forward_head(forward_features(x))``: the feature map of the last
+    stage, then pooling and the classifier, split as timm splits them, so that other code
+    can use the features without knowing the layers' names.
     """
+
+    #: The names of the classifier and of the last stage, the same attributes as on
+    #: `CifarResNet`, for code that works on either (e.g. `pretrained.for_transfer`).
+    classifier_name: str = "fc"
+    last_stage_name: str = "layer4"
 
     def __init__(
         self,
@@ -114,11 +101,18 @@ class ResNet(nn.Module):
     ) -> None:
         super().__init__()
         if not (isinstance(block, type) and issubclass(block, (BasicBlock, Bottleneck))):
-            raise TypeError(f"block must be BasicBlock or Bottleneck, got {block!r}")
+            got = block.__name__ if isinstance(block, type) else f"a {type(block).__name__} instance"
+            raise TypeError(f"block must be BasicBlock or Bottleneck (the class), got {got}")
+        if not isinstance(layers, (tuple, list)):
+            raise TypeError(
+                f"layers must be a tuple of the blocks of 4 stages, e.g. (2, 2, 2, 2), got {layers!r}"
+            )
         if len(layers) != 4:
             raise ValueError(f"layers must give the blocks of 4 stages, got {layers!r}")
         _check_ints(**{f"layers[{i}]": n for i, n in enumerate(layers)})
         _check_ints(num_classes=num_classes, in_channels=in_channels)
+        check_bool("stride_in_1x1", stride_in_1x1)
+        check_bool("zero_init_residual", zero_init_residual)
         if stride_in_1x1 and not issubclass(block, Bottleneck):
             raise ValueError("stride_in_1x1=True needs Bottleneck blocks; BasicBlock has no 1x1 conv")
         _check_ints(groups=groups, width_per_group=width_per_group)
@@ -184,12 +178,19 @@ class ResNet(nn.Module):
         self._width = out_channels
         return nn.Sequential(*stage)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward_features(self, x: Tensor) -> Tensor:
+        """The stem and the four stages: the last stage's feature map, (batch, channels, h, w)."""
         check_input(x, self.in_channels, self.fc.weight.dtype)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        x = self.avgpool(x).flatten(1)
-        return self.fc(x)
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward_head(self, x: Tensor) -> Tensor:
+        """From the last feature map to the logits: average each channel, then the classifier."""
+        check_features(x, self.fc.in_features)
+        return self.fc(self.avgpool(x).flatten(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.forward_head(self.forward_features(x))
 
 
 def resnet(
@@ -216,7 +217,7 @@ def resnet(
         >>> sum(p.numel() for p in resnet(18).parameters())
         11689512
     """
-    if depth not in RESNET_CONFIGS:
+    if type(depth) is not int or depth not in RESNET_CONFIGS:  # 18.0 == 18, but is not a depth
         raise ValueError(f"depth must be one of {sorted(RESNET_CONFIGS)}, got {depth!r}")
     block, layers = RESNET_CONFIGS[depth]
     return ResNet(

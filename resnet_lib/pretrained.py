@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._validation import check_int
+from ._validation import check_bool, check_int, check_module, check_number, check_path, check_tensor
 from .data import _reachable
 from .models import resnet18, resnet34, resnet50, resnet101, resnet152
 from .proofs import compare_models, randomise_batchnorm
@@ -96,6 +96,8 @@ def download_state_dict(weights: Any, timeout: float = 5.0, progress: bool = Fal
     download start (torch.hub, checked against the hash in the file name).
     """
     weights = get_weights(weights)
+    check_number("timeout", timeout, strict=True)
+    check_bool("progress", progress)
     if not _cached_file(weights).is_file() and not _reachable(WEIGHTS_HOST, timeout):
         return None
     return weights.get_state_dict(progress=progress, check_hash=True)
@@ -114,6 +116,7 @@ def load_torchvision_state_dict(state_dict: dict | str | os.PathLike, arch: str 
     if arch not in constructors:
         raise ValueError(f"arch must be one of {sorted(constructors)}, got {arch!r}")
     if not isinstance(state_dict, dict):
+        check_path("state_dict", state_dict)  # neither a dict nor a file: say so before torch.load does
         state_dict = torch.load(state_dict, map_location="cpu", weights_only=True)
     if "fc.weight" not in state_dict:
         raise ValueError(
@@ -129,6 +132,7 @@ def pretrained_resnet(
 ) -> nn.Module | None:
     """Our ResNet with torchvision's pretrained `weights`, in eval mode; None when offline."""
     weights = get_weights(weights)
+    check_number("timeout", timeout, strict=True)
     state_dict = download_state_dict(weights, timeout=timeout)
     if state_dict is None:
         return None
@@ -140,12 +144,19 @@ def top_k(
     model: nn.Module, batch: torch.Tensor, categories: list[str], k: int = 5
 ) -> list[tuple[str, float]]:
     """The `k` most probable classes of the first image of `batch` (preprocessed), with probabilities."""
+    check_module("model", model)
+    check_tensor("batch", batch)
+    if not isinstance(categories, (list, tuple)):
+        raise TypeError(f"categories must be a list of class names, got {type(categories).__name__}")
+    check_int("k", k)
     if batch.dim() != 4:
         raise ValueError(f"batch must be (N, 3, H, W), got shape {tuple(batch.shape)}: add .unsqueeze(0)")
     model.eval()
     probs = model(batch)[0].softmax(0)
     if len(categories) != len(probs):
         raise ValueError(f"{len(categories)} category names for a model with {len(probs)} outputs")
+    if k > len(categories):
+        raise ValueError(f"k must be at most the {len(categories)} categories, got {k}")
     values, indices = probs.topk(k)
     return [(categories[i], p) for i, p in zip(indices.tolist(), values.tolist())]
 
@@ -177,6 +188,7 @@ def offline_proof(arch: str = "resnet50", seed: int = 0, image_size: int = 224) 
     archs = sorted(name for name, _ in ARCHITECTURES.values())
     if arch not in archs:
         raise ValueError(f"arch must be one of {archs}, got {arch!r}")
+    check_int("seed", seed, minimum=0)
     check_int("image_size", image_size)
     torch.manual_seed(seed)
     reference = randomise_batchnorm(getattr(torchvision.models, arch)(), seed)
@@ -199,7 +211,10 @@ def offline_proof(arch: str = "resnet50", seed: int = 0, image_size: int = 224) 
 
 
 #: What `for_transfer` leaves trainable in each mode (the rest is frozen).
-TRANSFER_MODES: dict[str, tuple[str, ...]] = {"features": ("fc",), "finetune": ("layer4", "fc")}
+TRANSFER_MODES: dict[str, str] = {
+    "features": "the new classifier",
+    "finetune": "the last stage, what follows it and the new classifier",
+}
 
 
 def _frozen(bn: nn.BatchNorm2d) -> nn.Module:
@@ -225,16 +240,37 @@ def _freeze(module: nn.Module, keep: tuple[str, ...] = ()) -> None:
             _freeze(child)
 
 
-def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> nn.Module:
-    """Set a trained ResNet up for a new task: a new last layer, the rest frozen or not.
+def _head_names(model: nn.Module) -> tuple[str, str]:
+    """The names of `model`'s classifier and last stage; TypeError for a model of unknown layout."""
+    from torchvision.models import ResNet as TorchvisionResNet
 
-    Two ways to reuse ImageNet features for other classes:
+    if isinstance(model, TorchvisionResNet):  # our ResNet's names are torchvision's
+        return "fc", "layer4"
+    classifier, last_stage = getattr(model, "classifier_name", None), getattr(model, "last_stage_name", None)
+    layers = dict(model.named_children())
+    if not (isinstance(layers.get(classifier), nn.Linear) and last_stage in layers):
+        raise TypeError(
+            "model must be a ResNet or CifarResNet of resnet_lib, or a torchvision ResNet, "
+            f"got {type(model).__name__}"
+        )
+    return classifier, last_stage
+
+
+def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> nn.Module:
+    """Set a trained ResNet up for a new task: a new classifier, the rest frozen or not.
+
+    Two ways to reuse learned features for other classes:
 
     - ``"features"`` (feature extraction): the trained network is a fixed feature
-      extractor and only the new ``fc`` layer learns. Quick, and enough when the new
-      images resemble ImageNet's.
-    - ``"finetune"``: the last stage (``layer4``) learns too, so the most specific features
-      adapt to the new task; it needs more data and a small learning rate.
+      extractor and only the new classifier learns. Quick, and enough when the new
+      images resemble the ones it was trained on.
+    - ``"finetune"``: the last stage (``layer4`` of an ImageNet ResNet, ``layer3`` of a
+      CIFAR one, with the ``bn_final`` that follows it in a pre-activation net) learns
+      too, so the most specific features adapt to the new task; it needs more data and
+      a small learning rate.
+
+    The model names its classifier and its last stage (``model.classifier_name``,
+    ``model.last_stage_name``), so this works for `ResNet` and `CifarResNet` alike.
 
     A frozen part must stay exactly as trained, BatchNorm included. A BatchNorm layer
     without gradients would still normalise with each batch's statistics in train mode
@@ -242,20 +278,25 @@ def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> 
     `torchvision.ops.FrozenBatchNorm2d`, which always uses the trained statistics.
 
     Args:
-        model: A ResNet of this library or of torchvision, usually with trained weights.
+        model: A `ResNet` or `CifarResNet` of this library, or a torchvision ResNet,
+            usually with trained weights.
         num_classes: Number of classes of the new task.
         mode: ``"features"`` or ``"finetune"`` (see `TRANSFER_MODES`).
 
     Returns:
-        The same model, changed in place: ``fc`` is a new ``nn.Linear`` with `num_classes`
-        outputs.
+        The same model, changed in place: its classifier is a new ``nn.Linear`` with
+        `num_classes` outputs.
     """
-    if mode not in TRANSFER_MODES:
+    if not isinstance(mode, str) or mode not in TRANSFER_MODES:
         raise ValueError(f"mode must be one of {sorted(TRANSFER_MODES)}, got {mode!r}")
     check_int("num_classes", num_classes)
-    if not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError(f"model must be a ResNet with an nn.Linear layer `fc`, got {type(model).__name__}")
-    old = model.fc
-    model.fc = nn.Linear(old.in_features, num_classes).to(old.weight.device)
-    _freeze(model, keep=TRANSFER_MODES[mode])
+    check_module("model", model)
+    classifier, last_stage = _head_names(model)
+    old = getattr(model, classifier)
+    setattr(model, classifier, nn.Linear(old.in_features, num_classes).to(old.weight.device))
+    children = [name for name, _ in model.named_children()]
+    # Children are registered in the order the forward pass runs them, so the last stage
+    # and everything after it (a final BatchNorm, the pooling, the classifier) are the end.
+    keep = children[children.index(last_stage) :] if mode == "finetune" else [classifier]
+    _freeze(model, keep=tuple(keep))
     return model

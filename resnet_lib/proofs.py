@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ._validation import check_bool, check_int, check_module, check_number
+
 __all__ = ["ProofReport", "compare_models", "randomise_batchnorm"]
 
 #: What `compare_models` compares, in this order.
@@ -39,6 +41,8 @@ def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
     Returns:
         `model`, for chaining.
     """
+    check_module("model", model)
+    check_int("seed", seed, minimum=0)
     g = torch.Generator().manual_seed(seed)
     norms = {name: m for name, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)}
     with torch.no_grad():
@@ -132,9 +136,18 @@ def compare_models(
     Returns:
         A `ProofReport`: the largest difference of each check and ``equal``.
     """
-    if not isinstance(x, Tensor) or x.dim() < 2 or x.shape[0] < 2:
-        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"x must be a batch of at least 2 inputs (train-mode BatchNorm), got {shape}")
+    check_module("ours", ours)
+    check_module("reference", reference)
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor batch, got {type(x).__name__}")
+    if x.dim() < 2 or x.shape[0] < 2:
+        raise ValueError(
+            f"x must be a batch of at least 2 inputs (train-mode BatchNorm), got {tuple(x.shape)}"
+        )
+    check_int("seed", seed, minimum=0)
+    check_number("rtol", rtol)
+    check_number("atol", atol)
+    check_bool("load_weights", load_weights)
     reference, ours = copy.deepcopy(reference), copy.deepcopy(ours)
     if load_weights:
         randomise_batchnorm(reference, seed)

@@ -8,7 +8,12 @@ from torch import nn
 from resnet_lib.blocks import BasicBlock, Bottleneck
 from resnet_lib.checks import check_block
 from resnet_lib.cifar import CifarResNet, PadShortcut, PlainBlock, cifar_resnet
-from resnet_lib.inspection import count_parameters, gradient_norms, model_receptive_field
+from resnet_lib.inspection import (
+    count_parameters,
+    gradient_norms,
+    measure_receptive_field,
+    model_receptive_field,
+)
 
 PAPER_PARAMETERS = {20: 269_722, 32: 464_154, 44: 658_586, 56: 853_018, 110: 1_727_962}
 
@@ -140,3 +145,25 @@ def test_check_block_explains_the_first_mismatch(cls, ok, message, capsys):
     assert check_block(cls) is ok
     assert message in capsys.readouterr().out
     assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(), dict(shortcut="B"), dict(shortcut=None), dict(preact=True)],
+    ids=["A", "B", "plain", "preact"],
+)
+def test_forward_is_forward_head_of_forward_features(kwargs):
+    model = cifar_resnet(20, **kwargs).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        assert features.shape == (2, 64, 8, 8)  # the last stage's map, after bn_final for preact
+        assert torch.equal(model.forward_head(features), model(x))
+    assert (model.classifier_name, model.last_stage_name) == ("fc", "layer3")
+
+
+@pytest.mark.parametrize("preact", [False, True])
+def test_measured_receptive_field_of_a_cifar_net_equals_the_formula(preact):
+    # measure_receptive_field runs forward_features: the same code path for both model kinds.
+    model = cifar_resnet(20, preact=preact)
+    assert measure_receptive_field(model, 128) == model_receptive_field(model, (1, 3, 32, 32)).size == 81

@@ -173,3 +173,16 @@ def test_input_that_does_not_fit_the_model(shape, got):
         ValueError, match=rf"expected an input of shape \(batch, 3, height, width\), got {got}"
     ):
         resnet18()(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_forward_is_forward_head_of_forward_features(depth):
+    model = resnet(depth).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        assert features.shape == (2, model.fc.in_features, 2, 2)  # the last stage's map, 64 / 32
+        assert torch.equal(model.forward_head(features), model(x))
+    # The split adds no layer: the state dict is torchvision's (see the strict loads above).
+    assert (model.classifier_name, model.last_stage_name) == ("fc", "layer4")
+    assert count_parameters(model) == PARAMETERS[depth]

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torchvision
 
-from resnet_lib import pretrained, resnet18, resnet50
+from resnet_lib import count_parameters, pretrained, resnet18, resnet50
+from resnet_lib.cifar import cifar_resnet
 from resnet_lib.pretrained import for_transfer, get_weights, load_torchvision_state_dict, offline_proof, top_k
 from resnet_lib.training import train
 
@@ -142,6 +143,29 @@ def test_for_transfer_refuses_bad_arguments():
     with pytest.raises(ValueError, match="num_classes must be a positive int, got 0"):
         for_transfer(resnet18(), 0)
     with pytest.raises(
-        TypeError, match="model must be a ResNet with an nn.Linear layer `fc`, got Sequential"
+        TypeError,
+        match="model must be a ResNet or CifarResNet of resnet_lib, or a torchvision ResNet, got Sequential",
     ):
         for_transfer(torch.nn.Sequential(torch.nn.Linear(2, 2)), 5)
+
+
+@pytest.mark.parametrize(
+    "build, last_stage, after_it",
+    [
+        (resnet18, "layer4", 0),
+        (lambda: cifar_resnet(20), "layer3", 0),
+        (lambda: cifar_resnet(20, shortcut=None), "layer3", 0),
+        (lambda: cifar_resnet(20, preact=True), "layer3", 2 * 64),  # bn_final follows layer3: it learns too
+        (torchvision.models.resnet18, "layer4", 0),
+    ],
+    ids=["ResNet", "CifarResNet", "plain", "preact", "torchvision"],
+)
+def test_for_transfer_trains_the_same_parts_of_every_model_kind(build, last_stage, after_it):
+    stage = count_parameters(getattr(build(), last_stage))
+    features = for_transfer(build(), num_classes=5, mode="features")
+    width = features.fc.in_features
+    assert count_parameters(features, trainable_only=True) == width * 5 + 5
+    finetune = for_transfer(build(), num_classes=5, mode="finetune")
+    # Before this was generic, a CIFAR net's "finetune" silently trained only the classifier.
+    assert count_parameters(finetune, trainable_only=True) == stage + after_it + width * 5 + 5
+    assert features.fc.out_features == finetune.fc.out_features == 5

@@ -2,8 +2,19 @@
 
 import pytest
 import torch
+from torch import nn
 
-from resnet_lib._validation import check_device, check_int, check_number, check_one_of
+from resnet_lib._validation import (
+    check_bool,
+    check_device,
+    check_int,
+    check_module,
+    check_number,
+    check_one_of,
+    check_path,
+    check_shape,
+    check_tensor,
+)
 
 
 @pytest.mark.parametrize("value", [True, 2.0, "2", None])
@@ -48,3 +59,42 @@ def test_check_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="this machine has no cuda device"):
             check_device("device", "cuda")
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", None])
+def test_check_bool_wants_true_or_false(value):
+    check_bool("preact", True)
+    with pytest.raises(TypeError, match=r"preact must be True or False, got"):
+        check_bool("preact", value)
+
+
+def test_check_module_names_a_class_passed_instead_of_a_model():
+    check_module("model", nn.ReLU())
+    with pytest.raises(TypeError, match=r"model must be a torch.nn.Module, got .*build one first"):
+        check_module("model", nn.ReLU)
+    with pytest.raises(TypeError, match=r"model must be a torch.nn.Module, got 'resnet18' \(str\)$"):
+        check_module("model", "resnet18")
+
+
+def test_check_tensor_and_check_path():
+    check_tensor("x", torch.zeros(1))
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor, got list: e.g. torch.as_tensor\(x\)"):
+        check_tensor("x", [1.0])
+    check_path("out", "results.json")
+    with pytest.raises(TypeError, match=r"out must be a file path \(str or pathlib.Path\), got 5 \(int\)"):
+        check_path("out", 5)
+
+
+@pytest.mark.parametrize(
+    "value, error, match",
+    [
+        (224, TypeError, r"size must be a tuple \(h, w\), got 224 \(int\)"),
+        ((224,), ValueError, r"size must be a tuple \(h, w\), got \(224,\)"),
+        ((224, 0), ValueError, r"size\[1\] must be a positive int, got 0"),
+        ((224, 22.4), TypeError, r"size\[1\] must be a positive int, got 22.4 \(float\)"),
+    ],
+)
+def test_check_shape(value, error, match):
+    check_shape("size", [224, 224], 2, "(h, w)")
+    with pytest.raises(error, match=match):
+        check_shape("size", value, 2, "(h, w)")
