@@ -11,9 +11,9 @@ from typing import Any
 
 from .core import EXERCISES, is_int, judge_value
 
-# Exercise 03.2: at least this deep, at most this many parameters, each stage at least ResNet-50's.
+# Exercise 03.4: at least this deep, at most this many parameters, each stage at least ResNet-50's.
 DESIGN_DEPTH, DESIGN_BUDGET = 101, 35_000_000
-# Exercise 03.3: the input side of a ResNet-50 that is not 224.
+# Exercise 03.2: the input side of a ResNet-50 that is not 224.
 LARGE_INPUT = 300
 
 
@@ -43,7 +43,7 @@ def _block_parameters(layers: tuple[int, ...]) -> list[int]:
 
 
 def _judge_design(answer: Any) -> tuple[bool, str]:
-    """Exercise 03.2: blocks per stage of a Bottleneck ResNet, at least 101 layers deep,
+    """Exercise 03.4: blocks per stage of a Bottleneck ResNet, at least 101 layers deep,
     with at most 35 million parameters and no stage shallower than ResNet-50's."""
     from ..blocks import Bottleneck
     from ..inspection import count_parameters
@@ -88,7 +88,7 @@ def _large_input() -> tuple[int, int]:
 
 
 def _judge_stage(answer: Any) -> tuple[bool, str]:
-    """Exercise 03.4: the stage of ResNet-152 that holds the most parameters."""
+    """Exercise 03.3: the stage of ResNet-152 that holds the most parameters."""
     from ..inspection import count_parameters
     from ..models import resnet
 
@@ -143,8 +143,7 @@ def register() -> None:
             ),
         ],
     )
-    EXERCISES["03.2"] = _judge_design
-    EXERCISES["03.3"] = judge_value(
+    EXERCISES["03.2"] = judge_value(
         _large_input,
         "Follow 300 through the stem and the three halvings, then ask what the global average pool keeps.",
         lambda: [
@@ -160,7 +159,8 @@ def register() -> None:
             ((7, _large_input()[1]), "7 is the last map of a 224 x 224 image"),
         ],
     )
-    EXERCISES["03.4"] = _judge_stage
+    EXERCISES["03.3"] = _judge_stage
+    EXERCISES["03.4"] = _judge_design
     EXERCISES["03.5"] = judge_value(
         lambda: _conv_biases(50),
         "One bias per output channel of every conv: the stem, three convs per block, and the four projections.",

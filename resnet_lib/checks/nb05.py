@@ -12,8 +12,8 @@ from typing import Any
 
 from .core import EXERCISES, judge_choice, judge_value
 
-# (images, batch, processes) of exercises 05.1, 05.4 and 05.6: CIFAR-10, the paper's batch, 4 GPUs.
-IMAGES, BATCH, PROCESSES = 50_000, 128, 4
+# CIFAR-10's training images, the paper's batch, and the processes of exercises 05.4 and 05.6.
+IMAGES, BATCH, PROCESSES, MORE_PROCESSES = 50_000, 128, 4, 8
 
 
 def _small_model() -> Any:
@@ -182,16 +182,20 @@ def register() -> None:
     )
     EXERCISES["05.5"] = _judge_train_step
     EXERCISES["05.6"] = judge_value(
-        lambda: BATCH // PROCESSES,
-        "Under DDP one step trains on every process's batch together: the global batch is their sum.",
+        lambda: (BATCH // MORE_PROCESSES, IMAGES // MORE_PROCESSES // (BATCH // MORE_PROCESSES)),
+        "One step trains on every process's batch together: the global batch is their sum.",
         lambda: [
             (
-                BATCH,
-                f"then each step trains on {PROCESSES} x {BATCH} images, not {BATCH}: each process takes a share",
+                (BATCH, IMAGES // MORE_PROCESSES // BATCH),
+                f"with --batch-size {BATCH} each step trains on {MORE_PROCESSES} x {BATCH} images, not {BATCH}",
             ),
             (
-                BATCH * PROCESSES,
-                "that is the global batch of four processes with 128 each, four times the paper's",
+                (BATCH // MORE_PROCESSES, IMAGES // MORE_PROCESSES // BATCH),
+                "the global batch is the paper's again, so an epoch has as many steps as the paper's",
+            ),
+            (
+                (BATCH // MORE_PROCESSES, IMAGES // (BATCH // MORE_PROCESSES)),
+                f"that counts all {IMAGES:,} images per process: each one sees an eighth of them",
             ),
         ],
     )
