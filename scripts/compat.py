@@ -158,6 +158,9 @@ def plan(python: str, torch: str, git_url: str, interpreter: str | None = None) 
         [py, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
         # "Preinstalled", as in Colab: torch and torchvision pinned, the rest as pip resolves it.
         [*pip, f"torch=={torch}", f"torchvision=={torchvision}", *colab, *RUNNER_PACKAGES],
+        # A reused venv holds the resnet_lib of an earlier run, with the same version number:
+        # pip would keep it ("already satisfied") and the run would test old code.
+        [py, "-m", "pip", "uninstall", "--yes", "--quiet", "resnet_lib"],
         # The Colab cell's own install: not editable, from git, with dependencies (which
         # must be satisfied by the torch above, not replace it).
         [*pip, "torchinfo", git_url],

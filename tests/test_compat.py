@@ -49,6 +49,9 @@ def test_plan_pins_torch_and_installs_resnet_lib_from_git_not_editable():
 
     git_install = next(c for c in commands if GIT_URL in c)
     assert commands.index(git_install) > commands.index(preinstall)
+    # An earlier run's resnet_lib (same version number) is removed first, or pip would keep it.
+    uninstall = commands[commands.index(git_install) - 1]
+    assert uninstall[1:4] == ["-m", "pip", "uninstall"] and uninstall[-1] == "resnet_lib"
     assert "torchinfo" in git_install
     assert "-e" not in git_install and "--editable" not in git_install
     assert not any(arg.startswith("torch") and arg != "torchinfo" for arg in git_install[5:])
