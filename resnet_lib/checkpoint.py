@@ -27,7 +27,15 @@ from torch import nn
 
 from .sampler import ResumableSampler
 
-__all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "resume_run", "save_checkpoint", "save_run", "unwrap"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "load_checkpoint",
+    "load_scaler_state",
+    "resume_run",
+    "save_checkpoint",
+    "save_run",
+    "unwrap",
+]
 
 #: The layout of the files: 2 added the sampler state and the device and precision of the run.
 CHECKPOINT_FORMAT = 2
@@ -171,8 +179,7 @@ def _check_signature(saved: dict[str, Any] | None, run: dict[str, Any]) -> None:
     """Refuse a checkpoint of another run, naming what differs."""
     if saved is None:
         raise ValueError("the checkpoint holds no run signature: it was not saved by train(checkpoint=...)")
-    where = ("device", "precision")
-    if any(saved.get(k) != run[k] for k in where):
+    if (saved.get("device"), saved.get("precision")) != (run["device"], run["precision"]):
         # Another device type or precision rounds differently: the result would not be the saved run's.
         raise ValueError(
             f"the checkpoint was saved on {saved.get('device')} in {saved.get('precision')}, this run is on "

@@ -197,6 +197,65 @@ class _EpochSums:
         return [self.loss_sum, int(self.correct), self.seen]
 
 
+def _check_arguments(
+    train_loader: DataLoader,
+    val_loader: DataLoader | None,
+    epochs: int,
+    lr: float,
+    momentum: float,
+    weight_decay: float,
+    schedule: str,
+    warmup_steps: int,
+    max_steps: int | None,
+    amp: bool,
+    progress: bool,
+    desc: str,
+    stop_at_step: int | None,
+    checkpoint: str | os.PathLike | None,
+    resume_from: str | os.PathLike | dict | None,
+    on_epoch_end: Callable | None,
+    **rest: Any,  # model and device: `_device` checks them
+) -> int:
+    """Check `train`'s arguments (see there); return the number of steps of the run."""
+    _check_loader("train_loader", train_loader)
+    if val_loader is not None:
+        _check_loader("val_loader", val_loader)
+    check_int("epochs", epochs)
+    check_number("lr", lr, strict=True)
+    check_number("momentum", momentum)
+    check_number("weight_decay", weight_decay)
+    check_one_of("schedule", schedule, SCHEDULES)
+    check_int("warmup_steps", warmup_steps, minimum=0)
+    for name, value in (("amp", amp), ("progress", progress)):
+        check_one_of(name, value, (True, False))
+    if max_steps is not None:
+        check_int("max_steps", max_steps)
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str (the progress bar's label), got {desc!r}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
+    if resume_from is not None and not isinstance(resume_from, (str, os.PathLike, dict)):
+        raise TypeError(
+            f"resume_from must be a path, a loaded checkpoint (dict) or None, got {resume_from!r}"
+        )
+    if on_epoch_end is not None and not callable(on_epoch_end):
+        raise TypeError(f"on_epoch_end must be a function or None, got {on_epoch_end!r}")
+    if len(train_loader) == 0:
+        raise ValueError(
+            "train_loader yields no batches: the dataset is smaller than one batch (drop_last=True)"
+        )
+    total_steps = (
+        epochs * len(train_loader) if max_steps is None else min(max_steps, epochs * len(train_loader))
+    )
+    if stop_at_step is not None:
+        check_int("stop_at_step", stop_at_step)
+        if stop_at_step > total_steps:
+            raise ValueError(
+                f"stop_at_step must be at most {total_steps} (the run's steps), got {stop_at_step}"
+            )
+    return total_steps
+
+
 def train(
     model: nn.Module,
     train_loader: DataLoader,
@@ -255,39 +314,8 @@ def train(
         mode; the val lists stay empty without a val_loader). A resumed run returns
         the whole run's history, the saved part included.
     """
-    _check_loader("train_loader", train_loader)
-    if val_loader is not None:
-        _check_loader("val_loader", val_loader)
-    check_int("epochs", epochs)
-    check_number("lr", lr, strict=True)
-    check_number("momentum", momentum)
-    check_number("weight_decay", weight_decay)
-    check_one_of("schedule", schedule, SCHEDULES)
-    check_int("warmup_steps", warmup_steps, minimum=0)
-    for name, value in (("amp", amp), ("progress", progress)):
-        check_one_of(name, value, (True, False))
-    if max_steps is not None:
-        check_int("max_steps", max_steps)
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a path (str or Path) or None, got {checkpoint!r}")
-    if resume_from is not None and not isinstance(resume_from, (str, os.PathLike, dict)):
-        raise TypeError(
-            f"resume_from must be a path, a loaded checkpoint (dict) or None, got {resume_from!r}"
-        )
-    if on_epoch_end is not None and not callable(on_epoch_end):
-        raise TypeError(f"on_epoch_end must be a function or None, got {on_epoch_end!r}")
+    total_steps = _check_arguments(**locals())  # all of them, before anything runs
     steps_per_epoch = len(train_loader)
-    if steps_per_epoch == 0:
-        raise ValueError(
-            "train_loader yields no batches: the dataset is smaller than one batch (drop_last=True)"
-        )
-    total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    if stop_at_step is not None:
-        check_int("stop_at_step", stop_at_step)
-        if stop_at_step > total_steps:
-            raise ValueError(
-                f"stop_at_step must be at most {total_steps} (the run's steps), got {stop_at_step}"
-            )
     sampler = resumable_sampler(train_loader) if checkpoint is not None or resume_from is not None else None
     device = _device(model, device)
     model.to(device)
@@ -305,6 +333,7 @@ def train(
         saved = resume_run(resume_from, run, model, optimizer, scaler, sampler, train_loader.batch_size)
         step, rng_state = saved["step"], saved["rng_state"]
         history = {k: list(v) for k, v in saved["history"].items()}  # a copy: `resume_from` stays as it was
+        # The epoch of the last saved step: the sampler continues it (at its end, if it was complete).
         first_epoch, sums = (step - 1) // steps_per_epoch, _EpochSums(*saved["epoch_sums"])
     first_step = step
 

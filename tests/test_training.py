@@ -219,6 +219,7 @@ def _tiny_loaders():
         (dict(stop_at_step=True), TypeError, "stop_at_step must be a positive int, got True"),
         (dict(stop_at_step=99), ValueError, "stop_at_step must be at most 2 (the run's steps), got 99"),
         (dict(on_epoch_end="print"), TypeError, "on_epoch_end must be a function or None"),
+        (dict(desc=3), TypeError, "desc must be a str"),
         (dict(val_loader=[1, 2]), TypeError, "val_loader must be a torch DataLoader, got [1, 2]"),
     ],
 )
