@@ -2,7 +2,9 @@
 
 Every notebook starts with `seed_everything()` and `pick_device()`: the first makes a
 CPU run print the same numbers every time (the stored notebooks are tested by
-re-running them), the second uses a GPU when there is one.
+re-running them), the second uses a GPU when there is one. `synchronize` waits for a
+device to finish its queued work, and `measured_on` describes the device and the
+versions a measurement was made with, for results files.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from ._validation import check_device, check_int, check_one_of
 
 #: Measurements made on GPU machines (scripts/gpu_session.py), shipped inside the package
 #: so that a notebook finds them wherever it runs, also in Colab, where the library is
@@ -29,6 +33,7 @@ def pick_device(verbose: bool = True) -> torch.device:
     Returns:
         The `torch.device` to move models and batches to.
     """
+    check_one_of("verbose", verbose, (False, True))
     if torch.cuda.is_available():
         device = torch.device("cuda")
         detail = f" ({torch.cuda.get_device_name(device)})"
@@ -53,8 +58,12 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2, deterministic: b
             error, where an operation has none) and turn off cuDNN's autotuner,
             which may pick different algorithms from run to run.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
+    check_int("seed", seed, minimum=0)
+    if seed >= 2**32:  # NumPy's limit
+        raise ValueError(f"seed must be below 2**32, got {seed!r}")
+    if num_threads is not None:
+        check_int("num_threads", num_threads)
+    check_one_of("deterministic", deterministic, (False, True))
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -65,3 +74,40 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2, deterministic: b
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait until `device` has finished the work queued on it (nothing to wait for on a CPU)."""
+    device = check_device("device", device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def device_description(device: torch.device | str) -> str:
+    """The GPU's name on CUDA, else the device type ("cpu", "mps")."""
+    device = check_device("device", device)
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+
+
+def measured_on(device: torch.device | str) -> dict[str, str | None]:
+    """What a results file records about where it was measured: the device and the versions.
+
+    Args:
+        device: The device the measurement ran on.
+
+    Returns:
+        ``device`` (`device_description`), ``device_type``, and the versions of
+        ``torch``, ``torchvision`` and ``cuda`` (None without CUDA).
+    """
+    import torchvision
+
+    device = check_device("device", device)
+    return {
+        "device": device_description(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "cuda": torch.version.cuda,
+    }

@@ -66,12 +66,18 @@ class Table:
         align: One letter per column, ``"l"`` or ``"r"``; default: the first column
             left-aligned, the others right-aligned (numbers).
         caption: A line shown above the table.
+        widths: Fixed column widths, gaps included, for rows printed one at a time as
+            they are measured: each cell is padded to its column's width (never cut),
+            with no gap and no rule under the header, so that a row printed alone lines
+            up under a header printed before. Default: each column as wide as its widest
+            cell, two spaces apart.
     """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
     align: str = ""
     caption: str = ""
+    widths: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for i, row in enumerate(self.rows):
@@ -81,15 +87,29 @@ class Table:
             raise ValueError(
                 f"align must give 'l' or 'r' for each of {len(self.columns)} columns, got {self.align!r}"
             )
+        if self.widths and (
+            len(self.widths) != len(self.columns)
+            or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in self.widths)
+        ):
+            raise ValueError(
+                f"widths must give a positive int for each of {len(self.columns)} columns, got {self.widths!r}"
+            )
 
     def _alignment(self) -> str:
         return self.align or "l" + "r" * (len(self.columns) - 1)
 
-    def to_text(self) -> str:
-        """Aligned plain text: a header, a rule, then the rows (multi-line cells stacked)."""
+    def to_text(self, header: bool = True) -> str:
+        """Aligned plain text: a header, a rule, then the rows (multi-line cells stacked).
+
+        Args:
+            header: Start with the caption, the column names and the rule; ``False``
+                gives the rows alone (aligned as they would be under the header).
+        """
         align = self._alignment()
         table = [tuple((c,) for c in self.columns)] + [tuple(_lines(c) for c in row) for row in self.rows]
-        widths = [max(len(line) for row in table for line in row[j]) for j in range(len(self.columns))]
+        widths = self.widths or [
+            max(len(line) for row in table for line in row[j]) for j in range(len(self.columns))
+        ]
 
         def render(row: tuple[tuple[str, ...], ...]) -> list[str]:
             height = max(len(cell) for cell in row)
@@ -99,12 +119,16 @@ class Table:
                 for j, cell in enumerate(row):
                     text = cell[k] if k < len(cell) else ""
                     parts.append(text.ljust(widths[j]) if align[j] == "l" else text.rjust(widths[j]))
-                out.append("  ".join(parts).rstrip())
+                # Fixed widths already hold the gaps; a row printed alone keeps its full width.
+                out.append("".join(parts) if self.widths else "  ".join(parts).rstrip())
             return out
 
-        lines = [self.caption] if self.caption else []
-        lines += render(table[0])
-        lines.append("  ".join("-" * w for w in widths))
+        lines = []
+        if header:
+            lines += [self.caption] if self.caption else []
+            lines += render(table[0])
+            if not self.widths:
+                lines.append("  ".join("-" * w for w in widths))
         for row in table[1:]:
             lines += render(row)
         return "\n".join(lines)

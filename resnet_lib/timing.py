@@ -19,7 +19,6 @@ The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.benchmark`.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import statistics
 import sys
@@ -30,9 +29,21 @@ import torch
 from torch import nn
 from torch.utils import benchmark
 
-from ._validation import check_int
-from .device import pick_device, seed_everything
-from .inspection import saved_tensor_bytes
+from ._validation import check_device, check_int, check_one_of
+from .device import pick_device, seed_everything, synchronize
+from .step import TrainingStep, cuda_peak_memory, step_memory
+
+__all__ = [  # synchronize and cuda_peak_memory live with the device and the step; timed here
+    "SPEED_SETTINGS",
+    "StepStats",
+    "compare_training_step",
+    "cuda_peak_memory",
+    "interleaved_medians",
+    "parity_benchmark",
+    "profile_step",
+    "speed_settings",
+    "synchronize",
+]
 
 #: What `speed_settings` sets, in words, for tables and results files.
 SPEED_SETTINGS = "cudnn.benchmark on, deterministic algorithms off"
@@ -62,59 +73,19 @@ def speed_settings() -> Iterator[None]:
         torch.backends.cudnn.benchmark = saved[2]
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait until `device` has finished the work queued on it (nothing to wait for on a CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def cuda_peak_memory(step: Callable[[], None], device: torch.device) -> int:
-    """Bytes at the peak of PyTorch's CUDA allocator during one call of `step`.
-
-    The peak counts everything allocated at that moment, also what was there before the
-    call (weights, gradients, other models): subtract `torch.cuda.memory_allocated()`
-    taken before, to keep only what `step` adds.
-
-    Args:
-        step: The work to measure, e.g. ``lambda: train_step(model, x)``.
-        device: The CUDA device `step` runs on.
-
-    Returns:
-        The peak of allocated bytes, as `torch.cuda.max_memory_allocated` reports it.
-    """
-    synchronize(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    step()
-    synchronize(device)
-    return torch.cuda.max_memory_allocated(device)
-
-
 @dataclass(frozen=True)
 class StepStats:
-    """Median time of one training step and the memory it needs."""
+    """Median time of one training step and the memory it needs.
+
+    Args:
+        seconds: Median seconds per step.
+        memory_bytes: What `resnet_lib.step.step_memory` measured.
+        memory_kind: What `memory_bytes` counts (`resnet_lib.step.STEP_CUDA_MEMORY` or `SAVED_MEMORY`).
+    """
 
     seconds: float
     memory_bytes: int
-    memory_kind: str  # what memory_bytes measures
-
-
-def _training_step(model: nn.Module, x: torch.Tensor) -> None:
-    model.zero_grad(set_to_none=True)
-    model(x).sum().backward()
-
-
-def _step_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
-    model.zero_grad(set_to_none=True)
-    if x.device.type == "cuda":
-        # The other models sit in memory too: count only what this step adds on top.
-        before = torch.cuda.memory_allocated(x.device)
-        peak = cuda_peak_memory(lambda: _training_step(model, x), x.device)
-        return peak - before, "peak CUDA memory the step adds (activations, gradients)"
-    # No allocator statistics on the CPU: measure what autograd keeps for backward,
-    # the part of the peak that grows with the batch.
-    return saved_tensor_bytes(model, x), "memory saved for backward"
+    memory_kind: str
 
 
 def interleaved_medians(
@@ -134,6 +105,10 @@ def interleaved_medians(
     """
     import time
 
+    if not isinstance(steps, dict) or not steps or not all(callable(s) for s in steps.values()):
+        raise TypeError(f"steps must be a non-empty dict of name -> function, got {steps!r}")
+    check_int("rounds", rounds)
+    check_int("steps_per_round", steps_per_round)
     timers = {name: benchmark.Timer("step()", globals={"step": step}) for name, step in steps.items()}
     times: dict[str, list[float]] = {name: [] for name in steps}
     names = list(steps)
@@ -162,7 +137,7 @@ def compare_training_step(
     allowed), as a training run would use them; the settings are restored afterwards.
 
     Args:
-        models: Name -> model, already on the device of `x` and in train mode.
+        models: Name -> model, already on the device of `x` (each runs in train mode).
         x: The input batch.
         rounds: Timed rounds per model; the result is the median over rounds.
         steps_per_round: Training steps in one timed round.
@@ -172,29 +147,30 @@ def compare_training_step(
     Returns:
         Name -> `StepStats` with the median seconds per step and the step's memory.
     """
+    if not isinstance(models, dict) or not models:
+        raise TypeError(f"models must be a non-empty dict of name -> model, got {models!r}")
+    check_int("rounds", rounds)
+    check_int("steps_per_round", steps_per_round)
+    check_int("warmup", warmup, minimum=0)
+    steps = {name: TrainingStep(model, x) for name, model in models.items()}  # checks model and x
     say = progress or (lambda line: None)
-    if rounds < 1 or steps_per_round < 1 or warmup < 0:
-        raise ValueError(
-            f"need rounds >= 1, steps_per_round >= 1, warmup >= 0; got {rounds}, {steps_per_round}, {warmup}"
-        )
     with speed_settings():
         say(f"  warm-up: {warmup} untimed steps per model ({SPEED_SETTINGS})")
-        for model in models.values():
+        for step in steps.values():
             for _ in range(warmup):  # with the autotuner on, also its choice of algorithms
-                _training_step(model, x)
+                step()
         synchronize(x.device)
         say(f"  timing: {rounds} rounds of {steps_per_round} steps per model, interleaved")
-        steps = {name: functools.partial(_training_step, m, x) for name, m in models.items()}
         seconds = interleaved_medians(steps, rounds, steps_per_round, progress)
         say("  measuring memory: one more step per model")
-        return {name: StepStats(seconds[name], *_step_memory(m, x)) for name, m in models.items()}
+        return {name: StepStats(seconds[name], *step_memory(step)) for name, step in steps.items()}
 
 
 def parity_benchmark(
     depth: int = 50,
     batch_size: int = 8,
     image_size: int = 224,
-    device: torch.device | None = None,
+    device: torch.device | str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, StepStats]:
     """resnet_lib against torchvision: same weights, same batch, training step.
@@ -203,17 +179,20 @@ def parity_benchmark(
         depth: 18, 34, 50, 101 or 152.
         batch_size: Images per batch.
         image_size: Height and width of the images.
-        device: Where to run; `pick_device()` when ``None``.
+        device: Where to run, e.g. "cuda"; `pick_device()` when ``None``.
         progress: Called with a line at each stage (e.g. ``print``); see
             `compare_training_step`.
     """
     import torchvision
 
-    from .models import resnet
+    from .models import RESNET_CONFIGS, resnet
 
+    check_one_of("depth", depth, RESNET_CONFIGS)
+    check_int("batch_size", batch_size)
+    check_int("image_size", image_size)
+    device = pick_device() if device is None else check_device("device", device)
     # Seeds only: the timing settings are compare_training_step's (speed_settings).
     seed_everything(0, num_threads=None, deterministic=False)
-    device = device or pick_device()
     ours = resnet(depth).to(device)
     theirs = getattr(torchvision.models, f"resnet{depth}")().to(device)
     ours.load_state_dict(theirs.state_dict(), strict=True)  # identical networks
@@ -221,7 +200,7 @@ def parity_benchmark(
     return compare_training_step({"resnet_lib": ours, "torchvision": theirs}, x, progress=progress)
 
 
-def profile_step(step: Callable[[], None], device: torch.device, row_limit: int = 8) -> str:
+def profile_step(step: Callable[[], None], device: torch.device | str, row_limit: int = 8) -> str:
     """Profile one call of `step` with `torch.profiler`; the table of the top operations.
 
     Operations are sorted by self time on the GPU for CUDA (the CPU time of a CUDA
@@ -230,11 +209,14 @@ def profile_step(step: Callable[[], None], device: torch.device, row_limit: int 
 
     Args:
         step: What to profile, e.g. ``lambda: train_step(model, x)``.
-        device: Where `step` runs (it is synchronised before the profile ends).
+        device: Where `step` runs, e.g. "cuda" (it is synchronised before the profile ends).
         row_limit: Rows of the table.
     """
     from torch.profiler import ProfilerActivity, profile
 
+    if not callable(step):
+        raise TypeError(f"step must be a function taking no arguments, got {step!r}")
+    device = check_device("device", device)
     check_int("row_limit", row_limit)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     # The profiler's C++ side writes start/stop lines (and, without a GPU, an error about

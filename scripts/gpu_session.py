@@ -78,19 +78,15 @@ def run_step(name: str, command: list[str], limit_s: float, log: Path) -> bool:
 
 def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     """Time the first `epochs` epochs of notebook 05's GPU run; write them to `path` (JSON)."""
-    import torch
-    import torchvision
-
-    from resnet_lib.benchmark import device_description
     from resnet_lib.cifar import cifar_resnet
     from resnet_lib.data import image_data, make_loaders
-    from resnet_lib.device import pick_device, seed_everything
+    from resnet_lib.device import measured_on, pick_device, seed_everything
     from resnet_lib.training import AugmentedDataset, train
 
     # Notebook 05's settings for a GPU (its cell "The recipe, and a run that fits the machine").
     run = dict(image_size=32, n_train=45_000, n_val=5000, batch_size=128, lr=0.1, epochs=30)
     if smoke:
-        run.update(image_size=16, n_train=256, n_val=64, batch_size=32)
+        run.update(image_size=16, n_train=128, n_val=32, batch_size=32)  # 4 steps an epoch
     device = pick_device(verbose=False)
     # Notebook 05's own settings (deterministic kernels, cuDNN's autotuner off): this step
     # says how long the notebook's run takes, so it runs the way the notebook does. The grid
@@ -116,9 +112,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     )
     seconds = [round(b - a, 3) for a, b in zip(ends, ends[1:])]
     result = {
-        "device": device_description(device),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
+        **measured_on(device),  # the device and the versions of torch, torchvision and CUDA
         "date": datetime.date.today().isoformat(),
         "network": "ResNet-20",
         "data": f"{data.name} (as many images as CIFAR-10, of the same size; accuracy not kept)",
@@ -155,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     python = sys.executable
     bench = [python, "-m", "resnet_lib.benchmark", "--grid", "--out", str(args.out / "gpu_benchmark.json")]
     if args.smoke:
-        tiny = ["--device", "cpu", "--depths", "18", "--batch-size", "2", "--rounds", "1"]
+        tiny = ["--device", "cpu", "--depths", "18", "--batch-size", "2", "--image-size", "16"]
+        tiny += ["--rounds", "1", "--warmup", "0"]
         grid = bench + tiny + ["--modes", "fp32"]
         compiled = bench + tiny + ["--modes", "amp+cl", "--append"]  # compiling takes minutes on a CPU
     else:

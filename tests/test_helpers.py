@@ -1,6 +1,7 @@
 """The helpers the notebooks lean on: inspection, device, seeding, self-checks, benchmark."""
 
 import random
+import time
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ from resnet_lib import (
 )
 from resnet_lib.benchmark import main
 from resnet_lib.inspection import measure_receptive_field, model_receptive_field
-from resnet_lib.timing import StepStats, compare_training_step, speed_settings
+from resnet_lib.timing import StepStats, compare_training_step, interleaved_medians, speed_settings
 
 
 def test_count_parameters_trainable_only():
@@ -73,8 +74,12 @@ def test_seed_everything_repeats_every_generator():
     seed_everything(7)
     assert draw() == first
     assert torch.get_num_threads() == 2
-    with pytest.raises(TypeError, match="seed must be an int, got '7'"):
+    with pytest.raises(TypeError, match="seed must be an int >= 0, got '7'"):
         seed_everything("7")
+    with pytest.raises(ValueError, match="seed must be an int >= 0, got -1"):
+        seed_everything(-1)
+    with pytest.raises(ValueError, match="seed must be below 2"):
+        seed_everything(2**32)
 
 
 def test_pick_device_says_what_it_picked(capsys):
@@ -101,15 +106,37 @@ def test_check_never_raises(capsys, answer, expected, ok, says):
     assert says in capsys.readouterr().out
 
 
+class Sleepy(nn.Module):
+    """A small network whose forward pass takes a known time: 50 ms more than its conv."""
+
+    def __init__(self, seconds: float = 0.05):
+        super().__init__()
+        self.conv, self.seconds = nn.Conv2d(3, 4, 3), seconds
+
+    def forward(self, x):
+        time.sleep(self.seconds)
+        return self.conv(x)
+
+
 def test_compare_training_step_times_and_measures_each_model():
     torch.manual_seed(0)
-    models = {"a": resnet18(num_classes=4), "b": resnet18(num_classes=4)}
-    stats = compare_training_step(models, torch.randn(2, 3, 32, 32), rounds=2, steps_per_round=1, warmup=1)
-    assert set(stats) == {"a", "b"}
-    assert all(isinstance(s, StepStats) and s.seconds > 0 for s in stats.values())
+    models = {"a": Sleepy(), "b": Sleepy()}
+    stats = compare_training_step(models, torch.randn(2, 3, 8, 8), rounds=2, steps_per_round=2, warmup=1)
+    assert set(stats) == {"a", "b"} and all(isinstance(s, StepStats) for s in stats.values())
+    # Seconds per step, not per round of 2 steps, nor milliseconds: a step sleeps 50 ms.
+    assert all(0.05 <= s.seconds < 0.095 for s in stats.values()), stats
     assert stats["a"].memory_bytes == stats["b"].memory_bytes > 0  # same network, same memory
-    with pytest.raises(ValueError, match="need rounds >= 1"):
-        compare_training_step(models, torch.randn(2, 3, 32, 32), rounds=0)
+    assert stats["a"].memory_kind == "memory saved for backward"
+    with pytest.raises(ValueError, match="rounds must be a positive int, got 0"):
+        compare_training_step(models, torch.randn(2, 3, 8, 8), rounds=0)
+
+
+def test_interleaved_medians_alternate_the_order_of_the_steps():
+    calls = []
+    steps = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    interleaved_medians(steps, rounds=3, steps_per_round=1)
+    runs = [name for i, name in enumerate(calls) if i == 0 or calls[i - 1] != name]
+    assert runs == ["a", "b", "a", "b"]  # A B, B A, A B: the middle round starts with B
 
 
 def _settings():
@@ -153,7 +180,7 @@ def test_compare_training_step_times_with_the_speed_settings_and_says_how_far_it
 
 
 def test_benchmark_command_prints_both_ratios(capsys):
-    main(["--depth", "18", "--batch-size", "2", "--image-size", "64", "--device", "cpu"])
+    main(["--depth", "18", "--batch-size", "2", "--image-size", "32", "--device", "cpu"])
     out = capsys.readouterr().out
     assert "warm-up" in out and "timed round 7/7" in out  # progress while it runs
     assert "time ratio   (resnet_lib / torchvision):" in out

@@ -1,0 +1,100 @@
+"""Counting the work of a network: FLOPs of a forward pass, and of forward + backward.
+
+Both counts run the model on PyTorch's ``meta`` device: tensors there have shapes
+but no data, so every operation is "computed" instantly and without memory, and
+`torch.utils.flop_counter.FlopCounterMode` adds up the FLOPs each one would cost.
+The model is called through `torch.func.functional_call` with meta copies of its
+weights, so the model itself (its device, its weights, its BatchNorm statistics)
+is never touched. Notebooks 03 (multiply-adds) and 04 (achieved TFLOP/s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.utils.flop_counter import FlopCounterMode
+
+from ._validation import check_int
+
+
+@dataclass(frozen=True)
+class FlopCount:
+    """FLOPs of one forward pass, as counted by `torch.utils.flop_counter`.
+
+    Only convolutions and matrix products are counted (BatchNorm, ReLU, additions
+    and pooling are a rounding error next to them). One multiply-add is 2 FLOPs;
+    torchvision's and the paper's "FLOPs" tables list multiply-adds (`macs`).
+
+    Args:
+        flops: Floating-point operations of the whole batch.
+    """
+
+    flops: int
+
+    @property
+    def macs(self) -> int:
+        return self.flops // 2
+
+
+def _count(model: nn.Module, input_size: tuple[int, ...], backward: bool) -> int:
+    """FLOPs of a forward pass (and of the backward pass after it) of `model`, on the meta device."""
+    # Imported here, not at the top: inspection re-exports count_flops from this module.
+    from .inspection import in_mode
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
+    if not isinstance(input_size, (tuple, list, torch.Size)) or not input_size:
+        raise TypeError(f"input_size must be a shape such as (1, 3, 224, 224), got {input_size!r}")
+    for i, n in enumerate(input_size):
+        check_int(f"input_size[{i}]", n)
+    if next(model.parameters(), None) is None:
+        raise ValueError(
+            f"model must have parameters: FLOPs are counted for its convolutions and matrix products,"
+            f" and this {type(model).__name__} has none"
+        )
+    params = {
+        n: torch.empty_like(p, device="meta").requires_grad_(p.requires_grad)
+        for n, p in model.named_parameters()
+    }
+    buffers = {n: torch.empty_like(b, device="meta") for n, b in model.named_buffers()}
+    x = torch.empty(tuple(input_size), device="meta")
+    # Eval mode: the count is the same in both modes, and a batch of one image would make
+    # BatchNorm in train mode refuse a 1x1 feature map.
+    with in_mode(model, training=False), FlopCounterMode(display=False) as counter:
+        out = functional_call(model, {**params, **buffers}, (x,))
+        if backward:
+            torch.autograd.grad(out.sum(), [p for p in params.values() if p.requires_grad])
+    return counter.get_total_flops()
+
+
+def count_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> FlopCount:
+    """Count the FLOPs of one forward pass of `model` on an input of `input_size`.
+
+    Args:
+        model: The model, on any device (it is run on meta copies of its weights, in
+            eval mode, and left exactly as it was).
+        input_size: Shape of the input batch, batch dimension included.
+
+    Returns:
+        A `FlopCount`; ``.flops`` and ``.macs`` (multiply-adds).
+    """
+    return FlopCount(_count(model, input_size, backward=False))
+
+
+def count_step_flops(model: nn.Module, input_size: tuple[int, ...]) -> tuple[int, int]:
+    """FLOPs of a forward pass and of forward + backward, counted, not assumed.
+
+    The backward pass computes gradients for the weights and for the activations,
+    except for the input image, so it costs a little less than twice the forward pass.
+
+    Args:
+        model: The network, on any device (see `count_flops`).
+        input_size: Shape of the batch, e.g. ``(1, 3, 224, 224)``.
+
+    Returns:
+        ``(forward_flops, forward_and_backward_flops)`` for the whole batch.
+    """
+    return _count(model, input_size, backward=False), _count(model, input_size, backward=True)

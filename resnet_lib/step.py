@@ -1,0 +1,124 @@
+"""One training step, and the memory it takes.
+
+`TrainingStep` is the one training step of the library's timings: `compare_training_step`
+(`resnet_lib.timing`) times it without an optimizer, as forward + backward; the benchmark
+grid (`resnet_lib.benchmark.StepRunner`) with SGD and mixed precision. `step_memory`
+measures what a step needs: on CUDA, the allocator's peak; elsewhere PyTorch keeps no
+allocator statistics, so the bytes autograd saves for backward, the part that grows with
+the batch. Notebook 04, section 2.4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ._validation import check_device
+from .device import synchronize
+from .inspection import saved_tensor_bytes
+from .precision import autocast, grad_scaler
+
+
+def cuda_peak_memory(step: Callable[[], None], device: torch.device) -> int:
+    """Bytes at the peak of PyTorch's CUDA allocator during one call of `step`.
+
+    The peak counts everything allocated at that moment, also what was there before the
+    call (weights, gradients, other models): subtract `torch.cuda.memory_allocated()`
+    taken before, to keep only what `step` adds.
+
+    Args:
+        step: The work to measure, e.g. ``lambda: train_step(model, x)``.
+        device: The CUDA device `step` runs on.
+
+    Returns:
+        The peak of allocated bytes, as `torch.cuda.max_memory_allocated` reports it.
+    """
+    device = check_device("device", device)
+    if device.type != "cuda":
+        raise ValueError(
+            f"device must be a CUDA device (other devices keep no peak statistics), got {device}"
+        )
+    synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    step()
+    synchronize(device)
+    return torch.cuda.max_memory_allocated(device)
+
+
+#: What `step_memory` measures: the CUDA allocator's peak on CUDA (minus what was there
+#: before the step, or before the model came to the GPU), the bytes saved for backward elsewhere.
+STEP_CUDA_MEMORY = "peak CUDA memory the step adds (activations, gradients)"
+CUDA_MEMORY = "peak CUDA memory of the model's step (weights, gradients, momentum, activations)"
+SAVED_MEMORY = "memory saved for backward"
+
+
+class TrainingStep:
+    """One training step on a fixed batch: zero_grad, forward, loss, backward, optimizer step.
+
+    Args:
+        model: The network, on the device of `x`; put in train mode at every call (the
+            grid runs inference steps of the same model in between).
+        x: The input batch.
+        target: Class labels for a cross-entropy loss; ``None``: the sum of the outputs,
+            a loss that needs no labels and costs the same backward pass.
+        optimizer: Stepped after backward; ``None``: gradients only.
+        precision: "fp32", "bf16" or "fp16" (`resnet_lib.precision.autocast`); fp16 also
+            scales the loss (`resnet_lib.precision.grad_scaler`).
+        forward: What to call instead of `model`, e.g. ``torch.compile(model)``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        target: torch.Tensor | None = None,
+        optimizer: torch.optim.Optimizer | None = None,
+        precision: str = "fp32",
+        forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor (the input batch), got {type(x).__name__}")
+        self.model, self.x, self.target, self.optimizer = model, x, target, optimizer
+        self.precision = precision
+        self.forward = model if forward is None else forward  # not `or`: a compiled model has no truth value
+        self.scaler = grad_scaler(x.device, precision)  # checks precision
+
+    def __call__(self) -> None:
+        self.model.train()
+        self.model.zero_grad(set_to_none=True)
+        with autocast(self.x.device, self.precision):
+            out = self.forward(self.x)
+            loss = out.sum() if self.target is None else nn.functional.cross_entropy(out, self.target)
+        self.scaler.scale(loss).backward()
+        if self.optimizer is not None:
+            self.scaler.step(self.optimizer)  # skipped when fp16 gradients overflowed
+            self.scaler.update()
+
+
+def step_memory(step: TrainingStep, baseline: int | None = None) -> tuple[int, str]:
+    """Memory of one training step, and what that number counts.
+
+    Args:
+        step: The step to measure (it runs once more on CUDA).
+        baseline: CUDA only: bytes allocated before the model came to the GPU, so that
+            its weights, gradients and momentum count too (`CUDA_MEMORY`); ``None``:
+            count only what the step adds to what is there (`STEP_CUDA_MEMORY`). Other
+            models sitting on the GPU are left out either way.
+
+    Returns:
+        ``(bytes, kind)``; on devices without allocator statistics, what autograd keeps
+        for backward (`SAVED_MEMORY`), the part of the peak that grows with the batch.
+    """
+    device = step.x.device
+    step.model.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        before = torch.cuda.memory_allocated(device) if baseline is None else baseline
+        kind = STEP_CUDA_MEMORY if baseline is None else CUDA_MEMORY
+        return cuda_peak_memory(step, device) - before, kind
+    step.model.train()
+    with autocast(device, step.precision):
+        return saved_tensor_bytes(step.model, step.x), SAVED_MEMORY
