@@ -16,10 +16,11 @@ GIT_URL = "git+file:///somewhere/resnets@main"
 
 def test_torchvision_table_and_its_error():
     assert compat.torchvision_for("2.3.1") == "0.18.1"
+    assert compat.torchvision_for("2.4.1") == "0.19.1"
     assert compat.torchvision_for("2.9.1") == "0.24.1"
     assert compat.torchvision_for("2.11.0") == "0.26.0"
     assert compat.torchvision_for("2.14.1") == "0.29.1"
-    with pytest.raises(ValueError, match=r"torch='2\.5\.0'.*2\.3\.1, 2\.9\.1, 2\.11\.0, 2\.14\.1"):
+    with pytest.raises(ValueError, match=r"torch='2\.5\.0'.*2\.3\.1, 2\.4\.1, 2\.9\.1, 2\.11\.0, 2\.14\.1"):
         compat.torchvision_for("2.5.0")
 
 
