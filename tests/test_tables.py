@@ -144,3 +144,20 @@ def test_table_renders_aligned_text_and_escaped_html():
         Table(columns=("a", "b"), rows=(("x",),))
     with pytest.raises(ValueError, match="align must give"):
         Table(columns=("a",), rows=(), align="c")
+
+
+def test_fixed_widths_let_rows_printed_alone_line_up_under_the_header():
+    table = Table(columns=("a", "n"), rows=(("x", "1"), ("yy", "22")), align="lr", widths=(4, 5))
+    assert table.to_text() == "a       n\nx       1\nyy     22"  # no gap added, no rule
+    assert table.to_text(header=False) == "x       1\nyy     22"
+    alone = Table(columns=table.columns, rows=(("z", ""),), align="lr", widths=(4, 5))
+    assert alone.to_text(header=False) == "z        "  # full width: the next column would start here
+    # Without fixed widths, header=False gives the rows as they stand under the header.
+    assert Table(columns=("name", "n"), rows=(("a", "1"),)).to_text(header=False) == "a     1"
+
+
+def test_every_name_of_the_tables_module_is_still_there():
+    import resnet_lib.tables as tables
+
+    names = "Architecture ModelStats Stage Table activation_bytes architecture comparison_table model_stats table1"
+    assert sorted(tables.__all__) == names.split() and all(hasattr(tables, n) for n in names.split())
