@@ -36,6 +36,7 @@ from .data import AugmentedDataset
 from .inspection import in_mode
 from .precision import autocast, grad_scaler, training_precision
 from .sampler import resumable_sampler
+from .schedule import SCHEDULES, lr_at
 
 # AugmentedDataset, the checkpoint functions and unwrap live in data.py and checkpoint.py
 # now; they stay importable from here, where they used to be.
@@ -59,35 +60,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(train_cifar, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-SCHEDULES = ("cosine", "step", "constant")
-
-
-def lr_at(step: int, total_steps: int, lr: float, schedule: str = "cosine", warmup_steps: int = 0) -> float:
-    """The learning rate at `step` (0-based) of a run of `total_steps` steps.
-
-    - ``"cosine"``: from `lr` down to 0 along half a cosine.
-    - ``"step"``: `lr`, divided by 10 after 50 % and again after 75 % of the steps
-      (the paper's CIFAR schedule: 32k and 48k of 64k iterations).
-    - ``"constant"``: `lr` throughout.
-
-    During the first `warmup_steps` steps the rate rises linearly to the schedule's.
-    """
-    check_int("step", step, minimum=0)
-    check_int("total_steps", total_steps)
-    check_number("lr", lr, strict=True)
-    check_one_of("schedule", schedule, SCHEDULES)
-    check_int("warmup_steps", warmup_steps, minimum=0)
-    if schedule == "cosine":
-        rate = lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-    elif schedule == "step":
-        rate = lr * 0.1 ** ((step >= total_steps // 2) + (step >= total_steps * 3 // 4))
-    else:
-        rate = lr
-    if step < warmup_steps:
-        rate *= (step + 1) / warmup_steps
-    return rate
 
 
 def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:
