@@ -4,6 +4,9 @@ Each mistake that WORKSHOP.md says an exercise catches is fed to that exercise's
 here, and must be rejected with its own message.
 """
 
+import statistics
+import time
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -360,14 +363,86 @@ def test_notebook_01_exercise_cells_leave_the_answer_to_the_library():
     assert not any("expected" in c.source for c in cells)
 
 
-# --- notebooks 02 and 05: answers judged by the library ------------------------------
+# --- notebooks 02 to 05: answers judged by the library --------------------------------
 
+# id -> (the right answer, [(a typical wrong answer, part of the message that names it)])
 JUDGED = {
     "02.1": (
         1_180_672,
-        [(2 * 9 * 256 * 256, "batchnorms are missing"), (9 * 256 * 256 + 512, "one conv and one")],
+        [
+            (2 * 9 * 256 * 256, "batchnorms are missing"),
+            (9 * 256 * 256 + 512, "one conv and one"),
+            (2 * 9 * 256 * 256 + 4 * 2 * 256, "counts the running statistics too"),
+            (2 * 9 * 256 * 256 + 2 * 256 + 2 * 2 * 256, "counts a conv bias"),
+        ],
     ),
-    "02.4": (132_096, [(256 * 512, "batchnorm is missing"), (9 * 256 * 512 + 1024, "not a 3x3")]),
+    "02.4": (
+        132_096,
+        [
+            (256 * 512, "batchnorm is missing"),
+            (9 * 256 * 512 + 1024, "not a 3x3"),
+            (256 * 512 + 4 * 512, "counts the running statistics too"),
+        ],
+    ),
+    "03.1": (
+        118_013_952,
+        [
+            (112 * 112 * 64 * 7 * 7, "the 3 input channels are missing"),
+            (224 * 224 * 64 * 7 * 7 * 3, "counts the 224 x 224 input"),
+            (2 * 118_013_952, "that counts flops"),
+            (64 * 7 * 7 * 3, "the number of weights"),
+        ],
+    ),
+    "03.2": (
+        (10, 2048),
+        [
+            ((9, 2048), "each halving rounds up"),
+            ((10, 2048 * 10 * 10), "one number per channel"),
+            ((10, 512), "a bottleneck outputs 4 times its width"),
+            ((7, 2048), "a 224 x 224 image"),
+            (10, "a tuple of 2 ints"),
+        ],
+    ),
+    "03.3": (
+        "layer3",
+        [
+            ("layer4", "'layer4' has 3 blocks of about 4.46 million"),
+            ("layer2", "'layer2' has 8 blocks"),
+            (3, "answer one of the names"),
+        ],
+    ),
+    "03.5": (
+        26_560,
+        [
+            (26_560 - (256 + 512 + 1024 + 2048), "the four projections are convs too"),
+            (26_560 - 64, "the stem conv (64 outputs) is missing"),
+            (26_560 + 1000, "the classifier already has its bias"),
+            (64 + 3 * 3776 + 3840, "6w biases per block, not 3w"),
+            (8_512, "resnet-34's fingerprint"),
+        ],
+    ),
+    "04.1": (
+        "b",
+        [
+            ("a", "it copies nothing"),
+            ("c", "always run in order"),
+            ("d", "reset_peak_memory_stats"),
+            ("e", "one of"),
+        ],
+    ),
+    "04.3": (
+        2.0,
+        [(14.8, "fp32 without tensor cores"), (0.5, "upside down"), (1.9, "close: round"), ("2", "a number")],
+    ),
+    "04.4": (
+        16_300,
+        [
+            (48_400, "the forward pass only"),
+            (32_600, "divides by multiply-adds"),
+            (40_700, "that is the whole peak"),
+            (163, "fraction x peak"),
+        ],
+    ),
     "05.1": (390, [(391, "rounding up counts the incomplete last batch")]),
     "05.2": (10_245, [(10_240, "the bias is missing"), (2_049_000, "imagenet's fc")]),
     "05.3": (
@@ -375,30 +450,397 @@ JUDGED = {
         [("a", "not about speed"), ("c", "argument of load_state_dict"), ("d", "one of the letters")],
     ),
     "05.4": (97, [(390, "one process alone"), (1560, "the processes share an epoch")]),
+    "06.1": (
+        1024 * 32 * 9,
+        [
+            (1024 * 1024 * 9, "that is the dense conv"),
+            (1024 * 1024 * 9 // 32**2, "divides by the groups twice"),
+        ],
+    ),
+    "05.6": (
+        (16, 390),
+        [
+            ((128, 48), "each step trains on 8 x 128 images"),
+            ((16, 48), "as many steps as the paper's"),
+            ((16, 3125), "each one sees an eighth"),
+        ],
+    ),
 }
 
 
 @pytest.mark.parametrize("exercise", JUDGED)
-def test_notebook_02_and_05_exercises(exercise, capsys):
+def test_judged_exercises_accept_the_answer_and_name_each_mistake(exercise, capsys):
     right, mistakes = JUDGED[exercise]
-    assert check(exercise, right)
+    assert check(exercise, right), capsys.readouterr().out
     for wrong, because in mistakes:
         capsys.readouterr()
         assert not check(exercise, wrong)
-        assert because in capsys.readouterr().out.lower()
+        out = capsys.readouterr().out
+        assert out.startswith("❌ Not yet") and because in out.lower(), (wrong, out)
 
 
-@pytest.mark.parametrize(
-    "name", ["01_conv_arithmetic", "02_residual_blocks", "05_training_and_pretrained", "06_resnet_family"]
-)
-def test_student_copies_hold_no_expected_answer(name):
-    """What a student copy keeps (every cell not tagged solution) never states an exercise's answer."""
+# Exercise 03.4: a Bottleneck ResNet >= 101 layers, <= 35 M parameters, no stage below ResNet-50's.
+DESIGNS_RIGHT = [(3, 16, 11, 3), (20, 4, 6, 3), (10, 10, 10, 3)]
+DESIGNS_WRONG = [
+    ((3, 4, 23, 3), "44.5 million parameters, more than 35 million"),  # ResNet-101 itself
+    ((3, 4, 6, 3), "50 layers deep"),
+    ((3, 4, 6, 20), "more than 35 million"),  # the depth where a block costs most
+    ((2, 30, 6, 3), "at least resnet-50's blocks"),
+    ((3, 4, 26), "a tuple of four ints"),
+    (101, "a tuple of four ints"),
+]
+
+
+def test_design_exercise_03_4(capsys):
+    for right in DESIGNS_RIGHT:
+        assert check("03.4", right), capsys.readouterr().out
+    for wrong, because in DESIGNS_WRONG:
+        capsys.readouterr()
+        assert not check("03.4", wrong)
+        assert because in capsys.readouterr().out.lower(), wrong
+
+
+# --- 04.2: the learner's timer ------------------------------------------------------
+
+
+def right_timer(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def timer_without_sync(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def timer_without_sync_before_start(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def timer_stopping_before_sync(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+        sync()
+    return statistics.median(seconds)
+
+
+def timer_with_mean(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.mean(seconds)
+
+
+def timer_counting_the_warmup(fn, sync, warmup=3, repeats=10):
+    sync()
+    start = time.perf_counter()
+    for _ in range(warmup + repeats):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / repeats
+
+
+def timer_averaging_the_warmup(fn, sync, warmup=3, repeats=10):
+    seconds = []
+    for _ in range(warmup + repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.mean(seconds)
+
+
+def timer_without_warmup(fn, sync, warmup=3, repeats=10):
+    return right_timer(fn, sync, 0, repeats)
+
+
+def timer_not_written(fn, sync, warmup=3, repeats=10):
+    raise NotImplementedError
+
+
+WRONG_TIMERS = {
+    timer_without_sync: "never calls sync",
+    timer_without_sync_before_start: "warm-up's work was still queued",
+    timer_stopping_before_sync: "the clock stopped before the work was done",
+    timer_with_mean: "that is the mean",
+    timer_counting_the_warmup: "counts the warm-up calls' time",
+    timer_averaging_the_warmup: "averages over the warm-up calls",
+    timer_without_warmup: "with no warm-up",
+    timer_not_written: "Not answered yet: write the function",
+    lambda fn, sync, warmup, repeats: None: "returned None",
+    0.02: "pass your function itself",
+}
+
+
+def test_timer_exercise_04_2_accepts_a_synchronised_median_timer(capsys):
+    assert check("04.2", right_timer)
+    assert capsys.readouterr().out.startswith("✅ Correct: your timer waits for the device")
+
+
+@pytest.mark.parametrize("timer", WRONG_TIMERS, ids=lambda t: getattr(t, "__name__", repr(t)))
+def test_timer_exercise_04_2_names_each_mistake(timer, capsys):
+    assert not check("04.2", timer)
+    out = capsys.readouterr().out
+    assert WRONG_TIMERS[timer] in out, out
+
+
+def test_fake_device_spends_time_only_at_sync():
+    from resnet_lib.checks.nb04 import FakeDevice
+
+    device = FakeDevice([0.05])
+    start = time.perf_counter()
+    device.run()
+    queued = time.perf_counter() - start
+    device.sync()
+    assert queued < 0.01 < 0.04 < time.perf_counter() - start
+
+
+# --- 05.5: the learner's training step -------------------------------------------------
+
+
+def right_step(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_with_model_zero_grad(model, optimizer, images, labels):
+    model.train()
+    model.zero_grad()  # clears the same gradients: right too
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_without_zero_grad(model, optimizer, images, labels):
+    model.train()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_zeroing_after_backward(model, optimizer, images, labels):
+    model.train()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def step_without_step(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    return loss.item()
+
+
+def step_before_backward(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    optimizer.step()
+    loss.backward()
+    return loss.item()
+
+
+def step_in_eval_mode(model, optimizer, images, labels):
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_returning_the_tensor(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def step_on_probabilities(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images).softmax(dim=1), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def step_without_backward(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    optimizer.step()
+    return loss.item()
+
+
+def step_not_written(model, optimizer, images, labels):
+    raise NotImplementedError
+
+
+WRONG_STEPS = {
+    step_without_zero_grad: "call optimizer.zero_grad() before loss.backward()",
+    step_zeroing_after_backward: "call optimizer.zero_grad() before loss.backward()",
+    step_without_step: "call optimizer.step()",
+    step_before_backward: "optimizer.step() runs before loss.backward()",
+    step_in_eval_mode: "call model.train() first",
+    step_returning_the_tensor: "return loss.item()",
+    step_on_probabilities: "on the logits",
+    step_without_backward: "call loss.backward()",
+    step_not_written: "Not answered yet: write the function",
+}
+
+
+@pytest.mark.parametrize("step", [right_step, step_with_model_zero_grad], ids=lambda f: f.__name__)
+def test_train_step_exercise_05_5_accepts_right_steps(step, capsys):
+    state = torch.get_rng_state()
+    assert check("05.5", step)
+    assert capsys.readouterr().out.startswith("✅ Correct")
+    assert torch.equal(state, torch.get_rng_state())  # the check leaves the notebook's random state alone
+
+
+@pytest.mark.parametrize("step", WRONG_STEPS, ids=lambda f: f.__name__)
+def test_train_step_exercise_05_5_names_each_mistake(step, capsys):
+    assert not check("05.5", step)
+    out = capsys.readouterr().out
+    assert WRONG_STEPS[step] in out, out
+
+
+def test_reference_step_is_what_the_solution_does():
+    """The reference the check compares with trains: its loss goes down on a repeated batch."""
+    from resnet_lib.checks.nb05 import _small_model, reference_step
+
+    model = _small_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.randn(8, 3, 6, 6), torch.randint(0, 3, (8,))
+    losses = [reference_step(model, optimizer, x, y) for _ in range(5)]
+    assert losses[-1] < losses[0]
+
+
+# --- the student copies ---------------------------------------------------------------
+
+NOTEBOOKS = [
+    "01_conv_arithmetic",
+    "02_residual_blocks",
+    "03_building_resnets",
+    "04_gpu_performance",
+    "05_training_and_pretrained",
+    "06_resnet_family",
+]
+
+# Expressions that computed an exercise's answer on the page before the library did: none of
+# them may come back outside a solution.
+FORMULAS = {
+    "03.1": ["112 * 112 * 64", "conv1, (1, 3, 224, 224)).macs"],
+    "03.2": ["STAGE_WIDTHS[3] * Bottleneck.expansion", "forward_features(torch.zeros(1, 3, 300"],
+    "03.3": ["max(params_per_stage"],
+    "03.5": ["count_parameters(with_conv_bias(resnet(50)))", "6 * (3 * 64"],
+    "04.3": ['peak_tflops(h100, "bf16") / peak_tflops(h100, "tf32")', "989.5 / 494.5"],
+    "04.4": ["/ flops[50]", "0.4 * peak_tflops"],
+    "05.1": ["50_000 // 128"],
+    "05.2": ["2048 * 5", "fc.parameters()"],
+    "05.4": ["50_000 // 4"],
+    "05.6": ["128 // 8"],
+}
+
+
+def _forms(value):
+    """How an answer can be written in a notebook: 26560, 26_560, 26,560, (10, 2048), ..."""
+    if isinstance(value, tuple):
+        return [repr(value), ", ".join(map(str, value))]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [str(value), f"{value:_}", f"{value:,}"]
+    return []
+
+
+def _student_cells(name):
     from pathlib import Path
 
     import nbformat
 
     path = Path(__file__).resolve().parents[1] / "notebooks" / "student" / f"{name}.ipynb"
-    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    calls = [line.strip() for c in cells for line in c.source.splitlines() if "check(" in line]
-    assert calls and all(line.startswith('_ = check("') for line in calls), calls
-    assert not any("expected=" in c.source for c in cells)
+    return nbformat.read(path, as_version=4).cells
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_student_copies_hold_no_expected_answer(name):
+    """What a student copy keeps (every cell not tagged solution) never states an exercise's answer.
+
+    Every exercise is checked by id, with no expected value; no exercise cell holds its answer,
+    and no cell of the copy holds an answer of 100 or more, or an expression that computed one.
+    """
+    import re
+
+    cells = _student_cells(name)
+    code = [c for c in cells if c.cell_type == "code"]
+    calls = [line.strip() for c in code for line in c.source.splitlines() if "check(" in line]
+    assert calls and all(re.fullmatch(r'_ = check\("\d\d\.\d", \w+\)', line) for line in calls), calls
+    assert not any("expected=" in c.source for c in code)
+    prefix = name[:2] + "."
+    answers = {i: right for i, (right, _) in JUDGED.items() if i.startswith(prefix)}
+    answers.update(
+        {i: right for i, (rights, _) in CASES.items() if i.startswith(prefix) for right in rights[:1]}
+    )
+    exercise_cells = {
+        m.group(1): c.source for c in code for m in [re.search(r'check\("(\d\d\.\d)"', c.source)] if m
+    }
+    assert set(answers) <= set(exercise_cells) | {"01.3", "01.4"}, sorted(exercise_cells)
+    text = "\n".join(c.source for c in cells)
+    for exercise, right in answers.items():
+        for form in _forms(right):
+            # The exercise's own cell: not even a small answer sits next to its check.
+            assert not re.search(
+                rf"(?<![\w.]){re.escape(form)}(?![\w.])", exercise_cells.get(exercise, "")
+            ), (
+                exercise,
+                form,
+            )
+            if isinstance(right, tuple) or right >= 100:
+                assert not re.search(rf"(?<![\w.,]){re.escape(form)}(?![\w.]|,\d)", text), (exercise, form)
+        for formula in FORMULAS.get(exercise, []):
+            assert formula not in text, (exercise, formula)

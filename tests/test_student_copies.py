@@ -26,8 +26,14 @@ def test_student_copy_has_no_solutions_and_unanswered_exercises(source):
     assert not [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     text = "".join(c.source for c in nb.cells)
     assert "<summary>Solution" not in text
+    # An exercise cell holds a check and the learner's part still to do: an answer that is
+    # None, or a function (or a block's forward) that raises NotImplementedError.
     exercises = [
-        c for c in nb.cells if c.cell_type == "code" and "check(" in c.source and "= None" in c.source
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and "check" in c.source
+        and ("= None" in c.source or "raise NotImplementedError" in c.source)
     ]
     assert exercises, "no exercise cells found"
     for cell in exercises:
