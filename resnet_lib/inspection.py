@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from ._validation import check_bool, check_int, check_module, check_shape, check_tensor
 from .arithmetic import ReceptiveField, receptive_field
+from .flops import FlopCount, count_flops  # noqa: F401  (re-exported: their old home)
 from .source import Source, show_source  # noqa: F401  (re-exported: their old home)
 
 #: The layout of an input batch, as the messages about a bad input size give it.
@@ -70,41 +70,6 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     check_module("model", model)
     check_bool("trainable_only", trainable_only)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-@dataclass(frozen=True)
-class FlopCount:
-    """FLOPs of one forward pass, as counted by `torch.utils.flop_counter`.
-
-    Only convolutions and matrix products are counted (BatchNorm, ReLU, additions
-    and pooling are a rounding error next to them). One multiply-add is 2 FLOPs;
-    torchvision's and the paper's "FLOPs" tables list multiply-adds (`macs`).
-    """
-
-    flops: int
-
-    @property
-    def macs(self) -> int:
-        return self.flops // 2
-
-
-def count_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> FlopCount:
-    """Count the FLOPs of one forward pass of `model` on a zero input of `input_size`.
-
-    Args:
-        model: The model; it is run once in eval mode, without gradients, on the
-            device of its parameters, and put back in its previous mode.
-        input_size: Shape of the input batch, batch dimension included.
-
-    Returns:
-        A `FlopCount`; ``.flops`` and ``.macs`` (multiply-adds).
-    """
-    device = next(model.parameters()).device
-    counter = FlopCounterMode(display=False)
-    # Eval mode: BatchNorm must not update its running statistics.
-    with in_mode(model, training=False), torch.no_grad(), counter:
-        model(torch.zeros(input_size, device=device))
-    return FlopCount(counter.get_total_flops())
 
 
 @dataclass(frozen=True)
