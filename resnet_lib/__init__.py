@@ -1,37 +1,67 @@
 """resnet_lib: the shared library of the "ResNets from Scratch" notebook series.
 
+The rule of the public API: what the notebooks use is exported here, and the notebooks
+import it from here (the model builders resnet18 ... resnet152 too); everything else is
+read, or imported, from its module (tests/test_repository.py holds both sides).
+
 One module per concept, in the order the notebooks teach them:
 
-- `arithmetic`: output sizes of convolutions and pooling layers (notebook 01)
-- `blocks`: BasicBlock, Bottleneck and the pre-activation block (notebook 02)
-- `models`: ResNet-18/34/50/101/152 (notebook 03), Wide ResNet, ResNeXt, ResNet-C/D (notebook 06)
-- `inspection`: parameters, FLOPs, layer traces, memory, source viewer
-- `device`, `timing`, `benchmark`: where code runs, timing it honestly, and the
-  throughput grid of ResNet-18 ... 152 (notebook 04)
-- `cifar`, `data`, `training`: the paper's CIFAR-10 nets, data sets, a training loop
-  (notebooks 02 and 05)
-- `proofs`: is our model the same function as the reference? (notebooks 03 and 05)
-- `pretrained`: torchvision's ImageNet weights in our models (notebook 05)
-- `tables`, `figures`: tables and figures the notebooks show
-- `checks`: self-checks for the exercises
+- `arithmetic`, `figures`: output sizes and receptive fields; the drawings of notebook 01
+- `blocks`, `cifar`: BasicBlock, Bottleneck, pre-activation; the paper's CIFAR-10 nets (02)
+- `degradation`: the plain-vs-residual experiment and its stored results (02)
+- `models`: ResNet-18 ... 152 (03), Wide ResNet, ResNeXt, ResNet-C/D (06)
+- `inspection`, `flops`, `source`: parameters, layer traces, memory; FLOPs; the source viewer
+- `tables`: the tables of notebook 03 (a package: the renderer, layouts, costs)
+- `device`, `precision`, `step`, `timing`: where code runs, mixed precision, one training
+  step, timing it honestly (04)
+- `benchmark`: the throughput grid of ResNet-18 ... 152 (a package: grid, runner, results,
+  plot, command line; notebook 04)
+- `shapes`, `data`, `sampler`, `schedule`, `training`, `checkpoint`: data sets, a resumable
+  sampler, learning-rate schedules, the training loop and its checkpoints (02, 05);
+  `train_cifar` is the script for a full (also multi-GPU) CIFAR-10 run
+- `proofs`: is our model the same function as the reference? (03, 05, 06)
+- `pretrained`: torchvision's ImageNet weights in our models, transfer learning (05)
+- `checks`: the exercises' self-checks (a package, one module per notebook)
 """
 
 import logging
 
-from .arithmetic import ReceptiveField, conv_output_size, pool_output_size, receptive_field, same_padding
-from .blocks import BasicBlock, Bottleneck, PreActBasicBlock, conv1x1, conv3x3, projection_shortcut
+# torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
+# found" on machines with the CUDA compiler but no GPU (such as the CI machine). The warning
+# says nothing about this library's results and would end up in stored notebook outputs:
+# silenced before the imports below load torch.utils.benchmark.
+logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+
+from .arithmetic import conv_output_size, pool_output_size, receptive_field, same_padding
+from .benchmark import (
+    CPU_GRID,
+    GPU_GRID,
+    MODES,
+    PEAK_TFLOPS,
+    QUICK_GPU_GRID,
+    default_grid,
+    format_rows,
+    load_results,
+    memory_kind,
+    parity,
+    peak_tflops,
+    plot_results,
+    run_grid,
+)
+from .blocks import BasicBlock, Bottleneck, PreActBasicBlock, conv3x3, projection_shortcut
 from .checks import check, check_block
-from .cifar import CIFAR_DEPTHS, CifarResNet, PadShortcut, PlainBlock, cifar_resnet
-from .data import SHAPE_CLASSES, image_data, load_cifar10, make_loaders, make_shapes
-from .device import pick_device, seed_everything
+from .cifar import PadShortcut, PlainBlock, cifar_resnet
+from .data import image_data, make_loaders
+from .degradation import ARMS, final_values, load_degradation
+from .device import MEASURED_DIR, pick_device, seed_everything, synchronize
+from .figures import cell_roles, conv_windows, draw_conv_1d, draw_conv_2d, draw_pool_1d, pool_windows
+from .flops import count_flops, count_step_flops
 from .inspection import (
-    count_flops,
     count_parameters,
     gradient_norms,
     measure_receptive_field,
     model_receptive_field,
     saved_tensor_bytes,
-    show_source,
     trace_layers,
 )
 from .models import (
@@ -51,6 +81,7 @@ from .models import (
     wide_resnet101_2,
 )
 from .pretrained import (
+    TRANSFER_MODES,
     for_transfer,
     get_weights,
     load_torchvision_state_dict,
@@ -58,74 +89,106 @@ from .pretrained import (
     pretrained_resnet,
     top_k,
 )
-from .proofs import ProofReport, compare_models, randomise_batchnorm
-from .training import AugmentedDataset, evaluate, load_checkpoint, save_checkpoint, train
-
-# torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
-# found" on machines with the CUDA compiler but no GPU (such as the CI machine). The warning
-# says nothing about this library's results and would end up in stored notebook outputs.
-logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+from .proofs import compare_models
+from .shapes import SHAPE_CLASSES, make_shapes
+from .source import show_source
+from .tables import activation_bytes, architecture, comparison_table, model_stats, table1
+from .timing import SPEED_SETTINGS, compare_training_step, profile_step
+from .training import AugmentedDataset, evaluate, load_checkpoint, train
 
 __all__ = [
-    "AugmentedDataset",
-    "BasicBlock",
-    "Bottleneck",
-    "check",
-    "check_block",
-    "CIFAR_DEPTHS",
-    "cifar_resnet",
-    "CifarResNet",
-    "compare_models",
-    "conv1x1",
-    "conv3x3",
+    # notebook 01: arithmetic, receptive fields, the drawings
     "conv_output_size",
-    "count_flops",
-    "count_parameters",
-    "evaluate",
-    "for_transfer",
-    "get_weights",
-    "gradient_norms",
-    "image_data",
-    "load_checkpoint",
-    "load_cifar10",
-    "load_torchvision_state_dict",
-    "make_loaders",
-    "make_shapes",
+    "pool_output_size",
+    "receptive_field",
+    "same_padding",
     "measure_receptive_field",
     "model_receptive_field",
-    "offline_proof",
-    "PadShortcut",
-    "pick_device",
-    "PlainBlock",
+    "trace_layers",
+    "cell_roles",
+    "conv_windows",
+    "draw_conv_1d",
+    "draw_conv_2d",
+    "draw_pool_1d",
+    "pool_windows",
+    # notebook 02: blocks, the CIFAR nets, the degradation experiment, training
+    "BasicBlock",
+    "Bottleneck",
     "PreActBasicBlock",
-    "pool_output_size",
-    "pretrained_resnet",
+    "conv3x3",
     "projection_shortcut",
-    "ProofReport",
-    "randomise_batchnorm",
-    "receptive_field",
-    "ReceptiveField",
+    "PadShortcut",
+    "PlainBlock",
+    "cifar_resnet",
+    "ARMS",
+    "final_values",
+    "load_degradation",
+    "gradient_norms",
+    "SHAPE_CLASSES",
+    "make_shapes",
+    "image_data",
+    "make_loaders",
+    "train",
+    # notebook 03: the models, their tables, proofs
+    "RESNET_CONFIGS",
+    "STAGE_WIDTHS",
     "ResNet",
     "resnet",
-    "resnet101",
-    "resnet152",
     "resnet18",
     "resnet34",
     "resnet50",
+    "resnet101",
+    "resnet152",
+    "compare_models",
+    "count_parameters",
+    "count_flops",
+    "activation_bytes",
+    "architecture",
+    "comparison_table",
+    "model_stats",
+    "table1",
+    # notebook 04: devices, timing, the benchmark grid
+    "MEASURED_DIR",
+    "synchronize",
+    "saved_tensor_bytes",
+    "SPEED_SETTINGS",
+    "compare_training_step",
+    "profile_step",
+    "count_step_flops",
+    "CPU_GRID",
+    "GPU_GRID",
+    "QUICK_GPU_GRID",
+    "MODES",
+    "PEAK_TFLOPS",
+    "default_grid",
+    "format_rows",
+    "load_results",
+    "memory_kind",
+    "parity",
+    "peak_tflops",
+    "plot_results",
+    "run_grid",
+    # notebook 05: training, checkpoints, pretrained weights, transfer
+    "AugmentedDataset",
+    "evaluate",
+    "load_checkpoint",
+    "TRANSFER_MODES",
+    "for_transfer",
+    "get_weights",
+    "load_torchvision_state_dict",
+    "offline_proof",
+    "pretrained_resnet",
+    "top_k",
+    # notebook 06: the family
+    "resnext50_32x4d",
     "resnext101_32x8d",
     "resnext101_64x4d",
-    "resnext50_32x4d",
-    "RESNET_CONFIGS",
-    "same_padding",
-    "save_checkpoint",
-    "saved_tensor_bytes",
-    "seed_everything",
-    "SHAPE_CLASSES",
-    "show_source",
-    "STAGE_WIDTHS",
-    "top_k",
-    "trace_layers",
-    "train",
-    "wide_resnet101_2",
     "wide_resnet50_2",
+    "wide_resnet101_2",
+    # every notebook
+    "check",
+    "check_block",
+    "pick_device",
+    "seed_everything",
+    "show_source",
 ]

@@ -19,10 +19,10 @@ from resnet_lib import (
     offline_proof,
     pretrained,
     projection_shortcut,
-    randomise_batchnorm,
     resnet18,
     resnet50,
 )
+from resnet_lib.proofs import randomise_batchnorm
 
 
 class ReluBeforeBatchNormBlock(BasicBlock):
