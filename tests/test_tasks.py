@@ -53,12 +53,26 @@ def test_student_copies_are_marked_slow(pytestconfig):
     import conftest
 
     class Item:
-        def __init__(self, path):
-            self.fspath, self.markers = path, []
+        def __init__(self, path, nodeid=""):
+            self.fspath, self.nodeid, self.markers = path, nodeid, []
 
         def add_marker(self, marker):
             self.markers.append(marker.name)
 
     student, notebook = Item("notebooks/student/01_x.ipynb"), Item("notebooks/01_x.ipynb")
-    conftest.pytest_collection_modifyitems([student, notebook])
-    assert student.markers == ["slow"] and notebook.markers == []
+    listed = Item("tests/test_x.py", nodeid=conftest.SLOW_TESTS[0])
+    conftest.pytest_collection_modifyitems([student, notebook, listed])
+    assert student.markers == ["slow"] and notebook.markers == [] and listed.markers == ["slow"]
+
+
+def test_every_listed_slow_test_exists():
+    # A renamed test would silently leave the list (and run in the quick suite): keep them in step.
+    import re
+    from pathlib import Path
+
+    import conftest
+
+    for nodeid in conftest.SLOW_TESTS:
+        path, name = nodeid.split("::")
+        function = re.sub(r"\[.*\]$", "", name)
+        assert f"def {function}(" in (Path(conftest.__file__).parent / path).read_text(), nodeid
