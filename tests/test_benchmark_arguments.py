@@ -32,7 +32,8 @@ def test_devices_may_be_given_as_strings():
     assert memory_kind("cpu") == "memory saved for backward"
     assert device_description("cpu") == "cpu" and measured_on("cpu")["device_type"] == "cpu"
     synchronize("cpu")
-    assert "aten::mul" in profile_step(lambda: torch.ones(3) * 2, "cpu", row_limit=3)
+    # row_limit above the handful of ops the lambda runs: which ones rank first by time varies.
+    assert "aten::mul" in profile_step(lambda: torch.ones(3) * 2, "cpu", row_limit=20)
     assert default_grid("cpu") == default_grid(CPU)
 
 

@@ -159,3 +159,33 @@ def test_the_wheel_holds_every_module_and_measurement(tmp_path):
     wanted = {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
     wanted |= {p.relative_to(ROOT).as_posix() for p in (package / "measured").glob("*.json")}
     assert wanted - packed == set()
+
+
+def _notebook_imports() -> tuple[set[str], list[str]]:
+    """Names the notebooks import from `resnet_lib`, and their imports from its submodules."""
+    import nbformat
+
+    names, submodule_imports = set(), []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for module, imported in re.findall(
+                r"^from (resnet_lib[\w.]*) import (\([^)]*\)|[^\n]*)", cell.source, re.M
+            ):
+                if module != "resnet_lib":
+                    submodule_imports.append(f"{path.name}: from {module} import ...")
+                names |= {n for n in re.split(r"[\s,()]+", imported) if n and not n.startswith("#")}
+    return names, submodule_imports
+
+
+def test_the_public_api_is_what_the_notebooks_use():
+    """resnet_lib/__init__.py's rule, both sides: notebooks import from resnet_lib, and it exports what they use."""
+    import resnet_lib
+
+    names, submodule_imports = _notebook_imports()
+    assert submodule_imports == []
+    assert names - set(resnet_lib.__all__) == set(), "a notebook uses a name resnet_lib does not export"
+    builders = {f"resnet{d}" for d in (18, 34, 50, 101, 152)}
+    assert set(resnet_lib.__all__) - names - builders == set(), "exported, but no notebook uses it"
+    assert all(hasattr(resnet_lib, n) for n in resnet_lib.__all__)
