@@ -106,9 +106,10 @@ def load_checkpoint(
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile) as e:
-        # torch's own message suggests weights_only=False, which is wrong here: the file is damaged.
+        # torch's own message suggests weights_only=False, which is wrong here (the file is
+        # damaged) and unsafe: it stays in the chained exception, not in this message.
         raise ValueError(
-            f"{str(path)!r} cannot be read as a checkpoint ({type(e).__name__}: {str(e).splitlines()[0]}): "
+            f"{str(path)!r} cannot be read as a checkpoint ({type(e).__name__}): "
             "it is truncated or corrupted, or was not written by save_checkpoint"
         ) from e
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:

@@ -269,8 +269,9 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
     path = save_checkpoint(tmp_path / "c.pt", cifar_resnet(20))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a checkpoint at all")
-    with pytest.raises(ValueError, match="cannot be read as a checkpoint .* truncated or corrupted"):
+    with pytest.raises(ValueError, match="cannot be read as a checkpoint .* truncated or corrupted") as error:
         load_checkpoint(path)
+    assert "weights_only" not in str(error.value)  # torch's advice to unpickle anyway is wrong here
 
 
 def test_image_data_refuses_zero_images_and_make_shapes_nan_noise():
