@@ -24,9 +24,12 @@ def torch_conv_size(device, size, kernel_size, stride, padding, dilation):
     """Output width of a real nn.Conv2d, or None if PyTorch rejects the config."""
     conv = nn.Conv2d(1, 1, kernel_size, stride, padding, dilation, bias=False, device=device)
     try:
-        return conv(torch.empty(1, 1, size, size, device=device)).shape[-1]
+        width = conv(torch.empty(1, 1, size, size, device=device)).shape[-1]
     except RuntimeError:
         return None
+    # torch 2.4's meta shape function returns an empty output where the real kernel refuses
+    # (no window fits, and a large stride rounds the negative size up to 0): a refusal too.
+    return width if width > 0 else None
 
 
 def torch_pool_size(device, size, kernel_size, stride, padding, dilation, ceil_mode):
