@@ -189,3 +189,16 @@ def test_the_public_api_is_what_the_notebooks_use():
     builders = {f"resnet{d}" for d in (18, 34, 50, 101, 152)}
     assert set(resnet_lib.__all__) - names - builders == set(), "exported, but no notebook uses it"
     assert all(hasattr(resnet_lib, n) for n in resnet_lib.__all__)
+
+
+def test_readme_quotes_every_compatibility_run_and_each_passed():
+    """README's "Tested with" line names each (Python, torch) of compat/results.json, and each run passed."""
+    import json
+
+    entries = json.loads((ROOT / "compat" / "results.json").read_text(encoding="utf-8"))
+    tested = " ".join(README.split("Tested with", 1)[1].split("\n\n", 1)[0].split())
+    for entry in entries:
+        assert all(n["passed"] for n in entry["notebooks"].values()), entry["torch"]
+        assert entry["unit_tests"]["failed"] == entry["unit_tests"]["errors"] == 0, entry["torch"]
+        python = ".".join(entry["python"].split(".")[:2])
+        assert f"Python {python}" in tested and f"torch {entry['torch'].split('+')[0]}" in tested
