@@ -69,7 +69,7 @@ COMMANDS: dict[str, list[str | Path]] = {
     "lab": [BIN / "jupyter", "lab", ROOT / "notebooks"],
     "test": [PYTHON, "-m", "pytest"],
     "execute": [PYTHON, ROOT / "scripts" / "execute_notebooks.py"],
-    "bench": [PYTHON, "-m", "resnet_lib.benchmark"],
+    "bench": [PYTHON, "-m", "resnet_lib.tools.benchmark"],
     "degradation": [PYTHON, ROOT / "scripts" / "degradation.py"],
     "compat": [PYTHON, ROOT / "scripts" / "compat.py"],
     "students": [PYTHON, ROOT / "scripts" / "make_student_copies.py"],

@@ -1,27 +1,20 @@
 """resnet_lib: the shared library of the "ResNets from Scratch" notebook series.
 
-The rule of the public API: what the notebooks use is exported here, and the notebooks
-import it from here (the model builders resnet18 ... resnet152 too); everything else is
-read, or imported, from its module (tests/test_repository.py holds both sides).
+The core a learner reads sits here, one concept per module, in the order the notebooks
+teach it; everything it exports is below. The tools the notebooks run but never teach
+(the benchmark grid, tables, figures, data sets, checkpoints, the DDP script, pretrained
+weights, the source viewer) live in `resnet_lib.tools`, and the exercises' self-checks in
+`resnet_lib.checks`; import those from their modules (tests/test_repository.py holds the rule).
 
-One module per concept, in the order the notebooks teach them:
-
-- `arithmetic`, `figures`: output sizes and receptive fields; the drawings of notebook 01
-- `blocks`, `cifar`: BasicBlock, Bottleneck, pre-activation; the paper's CIFAR-10 nets (02)
-- `degradation`: the plain-vs-residual experiment and its stored results (02)
-- `models`: ResNet-18 ... 152 (03), Wide ResNet, ResNeXt, ResNet-C/D (06)
-- `inspection`, `flops`, `source`: parameters, layer traces, memory; FLOPs; the source viewer
-- `tables`: the tables of notebook 03 (a package: the renderer, layouts, costs)
+- `arithmetic`: the output size of a convolution or pooling layer, receptive fields (01)
+- `blocks`: BasicBlock, Bottleneck, pre-activation, the projection shortcut (02)
+- `cifar`: the paper's CIFAR-10 networks, plain and residual (02, 05)
+- `models`: ResNet-18 ... 152 (03), Wide ResNet and ResNeXt (06)
+- `inspection`, `flops`: parameters, layer traces, receptive fields, memory, gradients; FLOPs
+- `proofs`: is our model the same function as torchvision's? (03, 05, 06)
+- `schedule`, `training`: learning-rate schedules, the training loop and `evaluate` (02, 05)
 - `device`, `precision`, `step`, `timing`: where code runs, mixed precision, one training
   step, timing it honestly (04)
-- `benchmark`: the throughput grid of ResNet-18 ... 152 (a package: grid, runner, results,
-  plot, command line; notebook 04)
-- `shapes`, `data`, `sampler`, `schedule`, `training`, `checkpoint`: data sets, a resumable
-  sampler, learning-rate schedules, the training loop and its checkpoints (02, 05);
-  `train_cifar` is the script for a full (also multi-GPU) CIFAR-10 run
-- `proofs`: is our model the same function as the reference? (03, 05, 06)
-- `pretrained`: torchvision's ImageNet weights in our models, transfer learning (05)
-- `checks`: the exercises' self-checks (a package, one module per notebook)
 """
 
 import logging
@@ -32,39 +25,19 @@ import logging
 # silenced before the imports below load torch.utils.benchmark.
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
-from .arithmetic import conv_output_size, pool_output_size, receptive_field, same_padding
-from .benchmark import (
-    CPU_GRID,
-    GPU_GRID,
-    MODES,
-    PEAK_TFLOPS,
-    QUICK_GPU_GRID,
-    default_grid,
-    format_rows,
-    load_results,
-    memory_kind,
-    parity,
-    peak_tflops,
-    plot_results,
-    run_grid,
-)
-from .blocks import BasicBlock, Bottleneck, PreActBasicBlock, conv3x3, projection_shortcut
-from .checks import check, check_block
-from .cifar import PadShortcut, PlainBlock, cifar_resnet
-from .data import image_data, make_loaders
-from .degradation import ARMS, final_values, load_degradation
-from .device import MEASURED_DIR, pick_device, seed_everything, synchronize
-from .figures import cell_roles, conv_windows, draw_conv_1d, draw_conv_2d, draw_pool_1d, pool_windows
-from .flops import count_flops, count_step_flops
-from .inspection import (
+from resnet_lib.arithmetic import conv_output_size, pool_output_size, receptive_field, same_padding
+from resnet_lib.blocks import BasicBlock, Bottleneck, PreActBasicBlock, conv3x3, projection_shortcut
+from resnet_lib.cifar import PadShortcut, PlainBlock, cifar_resnet
+from resnet_lib.device import pick_device, seed_everything, synchronize
+from resnet_lib.flops import count_flops
+from resnet_lib.inspection import (
     count_parameters,
     gradient_norms,
     measure_receptive_field,
     model_receptive_field,
-    saved_tensor_bytes,
     trace_layers,
 )
-from .models import (
+from resnet_lib.models import (
     RESNET_CONFIGS,
     STAGE_WIDTHS,
     ResNet,
@@ -80,24 +53,11 @@ from .models import (
     wide_resnet50_2,
     wide_resnet101_2,
 )
-from .pretrained import (
-    TRANSFER_MODES,
-    for_transfer,
-    get_weights,
-    load_torchvision_state_dict,
-    offline_proof,
-    pretrained_resnet,
-    top_k,
-)
-from .proofs import compare_models
-from .shapes import SHAPE_CLASSES, make_shapes
-from .source import show_source
-from .tables import activation_bytes, architecture, comparison_table, model_stats, table1
-from .timing import SPEED_SETTINGS, compare_training_step, profile_step
-from .training import AugmentedDataset, evaluate, load_checkpoint, train
+from resnet_lib.proofs import compare_models
+from resnet_lib.training import evaluate, train
 
 __all__ = [
-    # notebook 01: arithmetic, receptive fields, the drawings
+    # notebook 01: output sizes and receptive fields
     "conv_output_size",
     "pool_output_size",
     "receptive_field",
@@ -105,13 +65,7 @@ __all__ = [
     "measure_receptive_field",
     "model_receptive_field",
     "trace_layers",
-    "cell_roles",
-    "conv_windows",
-    "draw_conv_1d",
-    "draw_conv_2d",
-    "draw_pool_1d",
-    "pool_windows",
-    # notebook 02: blocks, the CIFAR nets, the degradation experiment, training
+    # notebook 02: blocks and the CIFAR networks
     "BasicBlock",
     "Bottleneck",
     "PreActBasicBlock",
@@ -120,16 +74,8 @@ __all__ = [
     "PadShortcut",
     "PlainBlock",
     "cifar_resnet",
-    "ARMS",
-    "final_values",
-    "load_degradation",
     "gradient_norms",
-    "SHAPE_CLASSES",
-    "make_shapes",
-    "image_data",
-    "make_loaders",
-    "train",
-    # notebook 03: the models, their tables, proofs
+    # notebook 03: the five ResNets, measured and proven equal to torchvision's
     "RESNET_CONFIGS",
     "STAGE_WIDTHS",
     "ResNet",
@@ -139,56 +85,20 @@ __all__ = [
     "resnet50",
     "resnet101",
     "resnet152",
-    "compare_models",
     "count_parameters",
     "count_flops",
-    "activation_bytes",
-    "architecture",
-    "comparison_table",
-    "model_stats",
-    "table1",
-    # notebook 04: devices, timing, the benchmark grid
-    "MEASURED_DIR",
+    "compare_models",
+    # notebook 04: devices and timing
+    "pick_device",
+    "seed_everything",
     "synchronize",
-    "saved_tensor_bytes",
-    "SPEED_SETTINGS",
-    "compare_training_step",
-    "profile_step",
-    "count_step_flops",
-    "CPU_GRID",
-    "GPU_GRID",
-    "QUICK_GPU_GRID",
-    "MODES",
-    "PEAK_TFLOPS",
-    "default_grid",
-    "format_rows",
-    "load_results",
-    "memory_kind",
-    "parity",
-    "peak_tflops",
-    "plot_results",
-    "run_grid",
-    # notebook 05: training, checkpoints, pretrained weights, transfer
-    "AugmentedDataset",
+    # notebooks 02 and 05: training
+    "train",
     "evaluate",
-    "load_checkpoint",
-    "TRANSFER_MODES",
-    "for_transfer",
-    "get_weights",
-    "load_torchvision_state_dict",
-    "offline_proof",
-    "pretrained_resnet",
-    "top_k",
     # notebook 06: the family
     "resnext50_32x4d",
     "resnext101_32x8d",
     "resnext101_64x4d",
     "wide_resnet50_2",
     "wide_resnet101_2",
-    # every notebook
-    "check",
-    "check_block",
-    "pick_device",
-    "seed_everything",
-    "show_source",
 ]

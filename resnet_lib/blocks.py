@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._validation import check_bool, check_int
+from resnet_lib.tools.validate import check_bool, check_int
 
 
 def _check_block_args(in_channels: int, channels: int, stride: int, downsample: object = None) -> None:

@@ -25,10 +25,10 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from ._validation import check_bool, check_features, check_input, check_shape
-from .arithmetic import _check_ints
-from .blocks import BasicBlock, PreActBasicBlock, conv3x3, projection_shortcut
-from .models import init_weights
+from resnet_lib.arithmetic import _check_ints
+from resnet_lib.blocks import BasicBlock, PreActBasicBlock, conv3x3, projection_shortcut
+from resnet_lib.models import init_weights
+from resnet_lib.tools.validate import check_bool, check_features, check_input, check_shape
 
 __all__ = ["CIFAR_DEPTHS", "CifarResNet", "PadShortcut", "PlainBlock", "cifar_resnet"]
 

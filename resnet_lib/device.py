@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validation import check_device, check_int, check_one_of
+from resnet_lib.tools.validate import check_device, check_int, check_one_of
 
 #: Measurements made on GPU machines (scripts/gpu_session.py), shipped inside the package
 #: so that a notebook finds them wherever it runs, also in Colab, where the library is

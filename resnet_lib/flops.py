@@ -17,7 +17,8 @@ from torch import nn
 from torch.func import functional_call
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._validation import check_int
+from resnet_lib.inspection import in_mode
+from resnet_lib.tools.validate import check_int
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,6 @@ class FlopCount:
 
 def _count(model: nn.Module, input_size: tuple[int, ...], backward: bool) -> int:
     """FLOPs of a forward pass (and of the backward pass after it) of `model`, on the meta device."""
-    # Imported here, not at the top: inspection re-exports count_flops from this module.
-    from .inspection import in_mode
-
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
     if not isinstance(input_size, (tuple, list, torch.Size)) or not input_size:

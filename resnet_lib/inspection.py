@@ -2,8 +2,7 @@
 receptive fields, memory kept for the backward pass and the gradients each layer gets.
 
 Everything here measures the real model by running it (or reading its modules), so
-the numbers in the notebooks are computed, never typed. (`show_source`, which shows
-the library's own code, lives in `resnet_lib.source` and is importable from here too.)
+the numbers in the notebooks are computed, never typed. FLOPs are counted in `flops`.
 """
 
 from __future__ import annotations
@@ -17,10 +16,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._validation import check_bool, check_int, check_module, check_shape, check_tensor
-from .arithmetic import ReceptiveField, receptive_field
-from .flops import FlopCount, count_flops  # noqa: F401  (re-exported: their old home)
-from .source import Source, show_source  # noqa: F401  (re-exported: their old home)
+from resnet_lib.arithmetic import ReceptiveField, receptive_field
+from resnet_lib.tools.validate import check_bool, check_int, check_module, check_shape, check_tensor
 
 #: The layout of an input batch, as the messages about a bad input size give it.
 IMAGE_BATCH = "(batch, channels, height, width)"

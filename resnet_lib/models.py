@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from ._validation import check_bool, check_features, check_input, check_module
-from .arithmetic import _check_ints
-from .blocks import BasicBlock, Bottleneck, conv3x3, projection_shortcut
+from resnet_lib.arithmetic import _check_ints
+from resnet_lib.blocks import BasicBlock, Bottleneck, conv3x3, projection_shortcut
+from resnet_lib.tools.validate import check_bool, check_features, check_input, check_module
 
 Block = type[BasicBlock] | type[Bottleneck]
 

@@ -19,7 +19,7 @@ import contextlib
 
 import torch
 
-from ._validation import check_one_of
+from resnet_lib.tools.validate import check_one_of
 
 #: The formats, by name, as the benchmark's results file and the run signatures say them.
 DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ._validation import check_bool, check_int, check_module, check_number
+from resnet_lib.tools.validate import check_bool, check_int, check_module, check_number
 
 __all__ = ["ProofReport", "compare_models", "randomise_batchnorm"]
 

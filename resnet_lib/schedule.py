@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ._validation import check_int, check_number, check_one_of
+from resnet_lib.tools.validate import check_int, check_number, check_one_of
 
 __all__ = ["SCHEDULES", "lr_at"]
 

@@ -2,7 +2,7 @@
 
 `TrainingStep` is the one training step of the library's timings: `compare_training_step`
 (`resnet_lib.timing`) times it without an optimizer, as forward + backward; the benchmark
-grid (`resnet_lib.benchmark.StepRunner`) with SGD and mixed precision. `step_memory`
+grid (`resnet_lib.tools.benchmark.StepRunner`) with SGD and mixed precision. `step_memory`
 measures what a step needs: on CUDA, the allocator's peak; elsewhere PyTorch keeps no
 allocator statistics, so the bytes autograd saves for backward, the part that grows with
 the batch. Notebook 04, section 2.4.
@@ -15,10 +15,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._validation import check_device
-from .device import synchronize
-from .inspection import saved_tensor_bytes
-from .precision import autocast, grad_scaler
+from resnet_lib.device import synchronize
+from resnet_lib.inspection import saved_tensor_bytes
+from resnet_lib.precision import autocast, grad_scaler
+from resnet_lib.tools.validate import check_device
 
 
 def cuda_peak_memory(step: Callable[[], None], device: torch.device) -> int:

@@ -13,7 +13,7 @@ Everything here is timed with the settings a training run uses for speed
 (`speed_settings`: cuDNN's autotuner on, non-deterministic kernels allowed), not with
 the repeatable ones `seed_everything()` leaves, which would time slower kernels.
 
-The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.benchmark`.
+The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.tools.benchmark`.
 """
 
 from __future__ import annotations
@@ -29,20 +29,18 @@ import torch
 from torch import nn
 from torch.utils import benchmark
 
-from ._validation import check_device, check_int, check_one_of
-from .device import pick_device, seed_everything, synchronize
-from .step import TrainingStep, cuda_peak_memory, step_memory
+from resnet_lib.device import pick_device, seed_everything, synchronize
+from resnet_lib.step import TrainingStep, step_memory
+from resnet_lib.tools.validate import check_device, check_int, check_one_of
 
-__all__ = [  # synchronize and cuda_peak_memory live with the device and the step; timed here
+__all__ = [
     "SPEED_SETTINGS",
     "StepStats",
     "compare_training_step",
-    "cuda_peak_memory",
     "interleaved_medians",
     "parity_benchmark",
     "profile_step",
     "speed_settings",
-    "synchronize",
 ]
 
 #: What `speed_settings` sets, in words, for tables and results files.
@@ -185,7 +183,7 @@ def parity_benchmark(
     """
     import torchvision
 
-    from .models import RESNET_CONFIGS, resnet
+    from resnet_lib.models import RESNET_CONFIGS, resnet
 
     check_one_of("depth", depth, RESNET_CONFIGS)
     check_int("batch_size", batch_size)

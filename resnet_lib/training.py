@@ -14,7 +14,7 @@ read once per epoch, and when the progress bar redraws.
 Long runs are saved and resumed with checkpoints (`checkpoint.py`, train's
 ``checkpoint=`` and ``resume_from=``): a resumed run continues exactly where the
 saved one stopped. The same loop runs under DistributedDataParallel (see
-resnet_lib/train_cifar.py, started with torchrun): one process per device,
+resnet_lib/tools/train_cifar.py, started with torchrun): one process per device,
 gradients averaged across processes.
 """
 
@@ -30,36 +30,19 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from ._validation import check_device, check_int, check_number, check_one_of
-from .checkpoint import _rank_and_world, load_checkpoint, resume_run, save_checkpoint, save_run, unwrap
-from .data import AugmentedDataset
-from .inspection import in_mode
-from .precision import autocast, grad_scaler, training_precision
-from .sampler import resumable_sampler
-from .schedule import SCHEDULES, lr_at
+from resnet_lib.inspection import in_mode
+from resnet_lib.precision import autocast, grad_scaler, training_precision
+from resnet_lib.schedule import SCHEDULES, lr_at
+from resnet_lib.tools.checkpoint import (
+    _rank_and_world,
+    resume_run,
+    save_run,
+    unwrap,
+)
+from resnet_lib.tools.sampler import resumable_sampler
+from resnet_lib.tools.validate import check_device, check_int, check_number, check_one_of
 
-# AugmentedDataset, the checkpoint functions and unwrap live in data.py and checkpoint.py
-# now; they stay importable from here, where they used to be.
-__all__ = [
-    "AugmentedDataset",
-    "evaluate",
-    "is_main_process",
-    "load_checkpoint",
-    "lr_at",
-    "save_checkpoint",
-    "train",
-    "unwrap",
-]
-
-
-def __getattr__(name: str) -> Any:
-    # setup_distributed and cleanup_distributed moved next to the script that uses them
-    # (train_cifar.py, which imports this module: hence the late import).
-    if name in ("setup_distributed", "cleanup_distributed"):
-        from . import train_cifar
-
-        return getattr(train_cifar, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["evaluate", "is_main_process", "train"]
 
 
 def _check_outputs(logits: torch.Tensor, labels: torch.Tensor) -> None:

@@ -4,7 +4,7 @@
     python3 tasks.py degradation --data cifar10       # on CIFAR-10, where it can be downloaded
     python3 tasks.py degradation --steps 20 --seeds 1 --out /tmp/try.json   # a quick try
 
-What it runs and why: `resnet_lib.degradation`. After a new run, re-execute notebook 02
+What it runs and why: `resnet_lib.tools.degradation`. After a new run, re-execute notebook 02
 (``python3 tasks.py execute notebooks/02_residual_blocks.ipynb``): its cells assert the
 conclusions on the stored file, so a result that says otherwise fails there.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from resnet_lib.degradation import ARMS, DEGRADATION_FILE, SETTINGS, run_experiment
+from resnet_lib.tools.degradation import ARMS, DEGRADATION_FILE, SETTINGS, run_experiment
 
 
 def main(argv: list[str] | None = None) -> None:

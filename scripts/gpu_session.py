@@ -79,9 +79,9 @@ def run_step(name: str, command: list[str], limit_s: float, log: Path) -> bool:
 def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     """Time the first `epochs` epochs of notebook 05's GPU run; write them to `path` (JSON)."""
     from resnet_lib.cifar import cifar_resnet
-    from resnet_lib.data import image_data, make_loaders
     from resnet_lib.device import measured_on, pick_device, seed_everything
-    from resnet_lib.training import AugmentedDataset, train
+    from resnet_lib.tools.data import AugmentedDataset, image_data, make_loaders
+    from resnet_lib.training import train
 
     # Notebook 05's settings for a GPU (its cell "The recipe, and a run that fits the machine").
     run = dict(image_size=32, n_train=45_000, n_val=5000, batch_size=128, lr=0.1, epochs=30)
@@ -147,7 +147,14 @@ def main(argv: list[str] | None = None) -> None:
     log = args.out / "log.txt"
     deadline = time.perf_counter() + args.budget_s
     python = sys.executable
-    bench = [python, "-m", "resnet_lib.benchmark", "--grid", "--out", str(args.out / "gpu_benchmark.json")]
+    bench = [
+        python,
+        "-m",
+        "resnet_lib.tools.benchmark",
+        "--grid",
+        "--out",
+        str(args.out / "gpu_benchmark.json"),
+    ]
     if args.smoke:
         tiny = ["--device", "cpu", "--depths", "18", "--batch-size", "2", "--image-size", "16"]
         tiny += ["--rounds", "1", "--warmup", "0"]

@@ -2,7 +2,7 @@
 
     python scripts/make_figures.py
 
-The notebooks draw their figures themselves (with `resnet_lib.figures`); these
+The notebooks draw their figures themselves (with `resnet_lib.tools.figures`); these
 copies are for the README, slides and anyone who wants the pictures alone.
 Reruns give byte-identical files: the Agg backend draws the same pixels every
 time, and the PNG metadata (which would name the matplotlib version) is dropped.
@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # no display needed, and the same pixels on every machine
 import matplotlib.pyplot as plt  # after choosing the backend
 from matplotlib.figure import Figure
 
-from resnet_lib.figures import draw_conv_1d, draw_conv_2d, draw_pool_1d
+from resnet_lib.tools.figures import draw_conv_1d, draw_conv_2d, draw_pool_1d
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 

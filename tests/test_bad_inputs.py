@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_lib import arithmetic, blocks, cifar, degradation, figures, inspection, models, pretrained, proofs
+from resnet_lib import arithmetic, blocks, cifar, inspection, models, proofs
+from resnet_lib.tools import degradation, figures, pretrained, source
 
 X = torch.zeros(2, 3, 16, 16)
 LABELS = torch.zeros(2, dtype=torch.int64)
@@ -184,7 +185,7 @@ CASES = [
     ),
     (lambda: inspection.gradient_norms(tiny(), X, LABELS, 5), TypeError, "layer_type must be a layer class"),
     (
-        lambda: inspection.show_source(5),
+        lambda: source.show_source(5),
         TypeError,
         "obj must be a function, class, method or module, got int",
     ),

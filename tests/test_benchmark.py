@@ -10,12 +10,12 @@ from torch import nn
 
 import resnet_lib  # noqa: F401  (before torch.utils.benchmark: silences a CUDA log line)
 from resnet_lib import resnet18, resnet50
-from resnet_lib.benchmark import (
-    CUDA_MEMORY,
+from resnet_lib.flops import count_step_flops
+from resnet_lib.step import CUDA_MEMORY
+from resnet_lib.tools.benchmark import (
     MODES,
     BenchConfig,
     StepRunner,
-    count_step_flops,
     default_grid,
     format_rows,
     grid_configs,
@@ -231,7 +231,7 @@ def _tiny_classifier() -> nn.Module:
 def test_fp16_cells_train_with_a_gradient_scaler(monkeypatch):
     # The path of GPUs without bf16 (Colab's T4), run here on the CPU, where fp16 is emulated
     # and slow (seconds a ResNet-18 step): a small network goes through the same code.
-    import resnet_lib.benchmark.runner as runner_module
+    import resnet_lib.tools.benchmark.runner as runner_module
 
     cfg = BenchConfig(depth=18, batch_size=2, image_size=32, precision="fp16", channels_last=True)
     runner = StepRunner(_tiny_classifier(), cfg, CPU)
@@ -272,9 +272,11 @@ def test_a_compiled_cell_runs(monkeypatch):
 
 
 def test_gpu_grids_full_and_quick(monkeypatch):
-    import resnet_lib.benchmark.grid
+    import resnet_lib.tools.benchmark.grid
 
-    monkeypatch.setattr(resnet_lib.benchmark.grid, "amp_dtype", lambda device: "bf16")  # no GPU to ask here
+    monkeypatch.setattr(
+        resnet_lib.tools.benchmark.grid, "amp_dtype", lambda device: "bf16"
+    )  # no GPU to ask here
     cuda = torch.device("cuda")
     full, quick = default_grid(cuda), default_grid(cuda, full=False)
     assert len(full) == 5 * 4 * 2 and {c.batch_size for c in full} == {256}
@@ -329,7 +331,7 @@ def test_parity_command_still_refuses_grid_options():
 
 def test_images_per_second_and_tflops_follow_from_the_timed_seconds(monkeypatch):
     # Timing replaced by known seconds: 2 images in 0.5 s of training, 0.25 s of inference.
-    import resnet_lib.benchmark.runner as runner
+    import resnet_lib.tools.benchmark.runner as runner
     from resnet_lib.step import TrainingStep
 
     def fake_medians(steps, rounds, steps_per_round):
@@ -345,7 +347,7 @@ def test_images_per_second_and_tflops_follow_from_the_timed_seconds(monkeypatch)
 
 
 def test_a_group_out_of_memory_is_retried_with_half_the_batch(monkeypatch, capsys):
-    import resnet_lib.benchmark.runner as runner
+    import resnet_lib.tools.benchmark.runner as runner
 
     batches = []
 
@@ -366,7 +368,7 @@ def test_a_group_out_of_memory_is_retried_with_half_the_batch(monkeypatch, capsy
 
 
 def test_out_of_memory_at_batch_one_is_raised(monkeypatch):
-    import resnet_lib.benchmark.runner as runner
+    import resnet_lib.tools.benchmark.runner as runner
 
     def time_group(*args):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
@@ -394,26 +396,12 @@ def test_format_rows_prints_the_rows_as_before():
     )
 
 
-def test_the_package_keeps_every_name_of_the_old_module():
-    import resnet_lib.benchmark as bench
-
-    old_names = (
-        "DEPTHS IMPLEMENTATIONS PRECISIONS MODES PEAK_TFLOPS peak_tflops CUDA_MEMORY SAVED_MEMORY"
-        " MEMORY_COLUMNS memory_kind BenchConfig grid_configs GPU_GRID QUICK_GPU_GRID MPS_GRID CPU_GRID"
-        " default_grid count_step_flops StepRunner run_grid device_description check_appendable"
-        " save_results load_results format_rows parity plot_results main amp_dtype SPEED_SETTINGS"
-        " parity_benchmark"
-    ).split()
-    assert [n for n in old_names if not hasattr(bench, n)] == []
-    assert sorted(bench.__all__) == sorted(old_names)
-
-
 def test_python_dash_m_runs_the_command_line():
     import subprocess
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "resnet_lib.benchmark", "--grid", "--batch-size", "0"],
+        [sys.executable, "-m", "resnet_lib.tools.benchmark", "--grid", "--batch-size", "0"],
         capture_output=True,
         text=True,
         timeout=120,

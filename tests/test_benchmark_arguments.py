@@ -5,7 +5,10 @@ import torch
 from torch import nn
 
 import resnet_lib  # noqa: F401  (before torch.utils.benchmark: silences a CUDA log line)
-from resnet_lib.benchmark import (
+from resnet_lib.device import device_description, measured_on, pick_device, seed_everything, synchronize
+from resnet_lib.step import TrainingStep, cuda_peak_memory
+from resnet_lib.timing import compare_training_step, interleaved_medians, parity_benchmark, profile_step
+from resnet_lib.tools.benchmark import (
     BenchConfig,
     StepRunner,
     default_grid,
@@ -19,10 +22,7 @@ from resnet_lib.benchmark import (
     run_grid,
     save_results,
 )
-from resnet_lib.device import device_description, measured_on, pick_device, seed_everything, synchronize
-from resnet_lib.step import TrainingStep, cuda_peak_memory
-from resnet_lib.tables import Table
-from resnet_lib.timing import compare_training_step, interleaved_medians, parity_benchmark, profile_step
+from resnet_lib.tools.tables import Table
 
 CPU = torch.device("cpu")
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")

@@ -8,11 +8,12 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler, SequentialSampler, TensorDataset
 
-from resnet_lib import checkpoint as ckpt
 from resnet_lib import training
-from resnet_lib.data import AugmentedDataset, make_loaders, make_shapes
-from resnet_lib.sampler import ResumableSampler, resumable_sampler
-from resnet_lib.training import lr_at, train
+from resnet_lib.schedule import lr_at
+from resnet_lib.tools import checkpoint as ckpt
+from resnet_lib.tools.data import AugmentedDataset, make_loaders, make_shapes
+from resnet_lib.tools.sampler import ResumableSampler, resumable_sampler
+from resnet_lib.training import train
 
 
 def small_net():
@@ -180,7 +181,7 @@ def test_a_checkpointed_run_needs_a_resumable_loader(tmp_path):
     loader = DataLoader(
         TensorDataset(torch.randn(8, 3, 8, 8), torch.zeros(8, dtype=torch.long)), 4, shuffle=True
     )
-    with pytest.raises(ValueError, match="make it with resnet_lib.data.make_loaders"):
+    with pytest.raises(ValueError, match="make it with resnet_lib.tools.data.make_loaders"):
         train(small_net(), loader, checkpoint=tmp_path / "c.pt", progress=False)
 
 

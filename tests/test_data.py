@@ -5,8 +5,8 @@ import time
 import pytest
 import torch
 
-from resnet_lib import data
-from resnet_lib.data import SHAPE_CLASSES, image_data, make_loaders, make_shapes
+from resnet_lib.tools import data
+from resnet_lib.tools.data import SHAPE_CLASSES, image_data, make_loaders, make_shapes
 
 
 def test_shapes_are_deterministic_balanced_and_normalised():
@@ -110,7 +110,7 @@ def test_generated_set_has_no_test_split():
 def test_the_training_loader_shuffles_as_shuffle_true_did_and_can_resume():
     from torch.utils.data import DataLoader
 
-    from resnet_lib.sampler import ResumableSampler
+    from resnet_lib.tools.sampler import ResumableSampler
 
     train, val = make_shapes(64, 16, image_size=16)
     loader = make_loaders(train, val, batch_size=16, seed=1)[0]

@@ -1,4 +1,4 @@
-"""resnet_lib.train_cifar under torchrun: 2 CPU processes (gloo), DistributedDataParallel, offline data."""
+"""resnet_lib.tools.train_cifar under torchrun: 2 CPU processes (gloo), DistributedDataParallel, offline data."""
 
 import os
 import subprocess
@@ -16,7 +16,7 @@ def run_script(tmp_path, *extra, nproc=2):
         f"--nproc_per_node={nproc}",
         "--standalone",
         "-m",
-        "resnet_lib.train_cifar",
+        "resnet_lib.tools.train_cifar",
         "--data",
         "shapes",
         "--image-size",

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from resnet_lib import PreActBasicBlock, cifar_resnet, count_parameters
-from resnet_lib.degradation import (
+from resnet_lib.tools.degradation import (
     ARMS,
     DEGRADATION_FILE,
     SETTINGS,
@@ -133,7 +133,7 @@ def test_preact_cifar_net_refuses_what_it_cannot_build(kwargs, error, message):
 
 
 def test_cifar10_runs_at_the_papers_scale(monkeypatch, tmp_path):
-    from resnet_lib import degradation
+    from resnet_lib.tools import degradation
 
     seen = []
     monkeypatch.setattr(

@@ -1,4 +1,4 @@
-"""Tests for resnet_lib.figures: every drawing runs, returns a Figure, and agrees with
+"""Tests for resnet_lib.tools.figures: every drawing runs, returns a Figure, and agrees with
 the arithmetic; bad settings fail with the arithmetic's own clear errors."""
 
 import matplotlib
@@ -10,7 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from resnet_lib.arithmetic import conv_output_size, pool_output_size
-from resnet_lib.figures import (
+from resnet_lib.tools.figures import (
     cell_roles,
     conv_windows,
     draw_conv_1d,

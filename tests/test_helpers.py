@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from resnet_lib import (
-    check,
     conv3x3,
     count_flops,
     count_parameters,
@@ -18,12 +17,13 @@ from resnet_lib import (
     resnet18,
     resnet50,
     seed_everything,
-    show_source,
     trace_layers,
 )
-from resnet_lib.benchmark import main
+from resnet_lib.checks import check
 from resnet_lib.inspection import measure_receptive_field, model_receptive_field
 from resnet_lib.timing import StepStats, compare_training_step, interleaved_medians, speed_settings
+from resnet_lib.tools.benchmark import main
+from resnet_lib.tools.source import show_source
 
 
 def test_count_parameters_trainable_only():

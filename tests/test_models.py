@@ -19,9 +19,9 @@ from resnet_lib import (
     resnet50,
     resnet101,
     resnet152,
-    saved_tensor_bytes,
     trace_layers,
 )
+from resnet_lib.inspection import saved_tensor_bytes
 
 DEPTHS = [18, 34, 50, 101, 152]
 BUILDERS = dict(zip(DEPTHS, [resnet18, resnet34, resnet50, resnet101, resnet152]))

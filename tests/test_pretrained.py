@@ -6,9 +6,16 @@ import pytest
 import torch
 import torchvision
 
-from resnet_lib import count_parameters, pretrained, resnet18, resnet50
+from resnet_lib import count_parameters, resnet18, resnet50
 from resnet_lib.cifar import cifar_resnet
-from resnet_lib.pretrained import for_transfer, get_weights, load_torchvision_state_dict, offline_proof, top_k
+from resnet_lib.tools import pretrained
+from resnet_lib.tools.pretrained import (
+    for_transfer,
+    get_weights,
+    load_torchvision_state_dict,
+    offline_proof,
+    top_k,
+)
 from resnet_lib.training import train
 
 

@@ -11,18 +11,10 @@ import torch
 import torchvision
 from torch import nn
 
-from resnet_lib import (
-    BasicBlock,
-    Bottleneck,
-    ResNet,
-    compare_models,
-    offline_proof,
-    pretrained,
-    projection_shortcut,
-    resnet18,
-    resnet50,
-)
+from resnet_lib import BasicBlock, Bottleneck, ResNet, compare_models, projection_shortcut, resnet18, resnet50
 from resnet_lib.proofs import randomise_batchnorm
+from resnet_lib.tools import pretrained
+from resnet_lib.tools.pretrained import offline_proof
 
 
 class ReluBeforeBatchNormBlock(BasicBlock):

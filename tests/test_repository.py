@@ -161,34 +161,59 @@ def test_the_wheel_holds_every_module_and_measurement(tmp_path):
     assert wanted - packed == set()
 
 
-def _notebook_imports() -> tuple[set[str], list[str]]:
-    """Names the notebooks import from `resnet_lib`, and their imports from its submodules."""
+def _notebook_imports() -> dict[str, set[str]]:
+    """Module -> the names the notebooks import from it (``from resnet_lib... import ...``)."""
     import nbformat
 
-    names, submodule_imports = set(), []
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+    imports: dict[str, set[str]] = {}
+    for path in NOTEBOOKS:
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type != "code":
                 continue
             for module, imported in re.findall(
                 r"^from (resnet_lib[\w.]*) import (\([^)]*\)|[^\n]*)", cell.source, re.M
             ):
-                if module != "resnet_lib":
-                    submodule_imports.append(f"{path.name}: from {module} import ...")
-                names |= {n for n in re.split(r"[\s,()]+", imported) if n and not n.startswith("#")}
-    return names, submodule_imports
+                names = {n for n in re.split(r"[\s,()]+", imported) if n and not n.startswith("#")}
+                imports.setdefault(module, set()).update(names)
+    return imports
 
 
-def test_the_public_api_is_what_the_notebooks_use():
-    """resnet_lib/__init__.py's rule, both sides: notebooks import from resnet_lib, and it exports what they use."""
+def test_the_public_api_is_the_core_and_tools_come_from_their_modules():
+    """resnet_lib/__init__.py's rule: it exports the core (at most 40 names, all defined in core
+    modules); a notebook imports a core name from resnet_lib and a tool from its own module."""
+    import importlib
+
     import resnet_lib
 
-    names, submodule_imports = _notebook_imports()
-    assert submodule_imports == []
-    assert names - set(resnet_lib.__all__) == set(), "a notebook uses a name resnet_lib does not export"
-    builders = {f"resnet{d}" for d in (18, 34, 50, 101, 152)}
-    assert set(resnet_lib.__all__) - names - builders == set(), "exported, but no notebook uses it"
-    assert all(hasattr(resnet_lib, n) for n in resnet_lib.__all__)
+    exported = set(resnet_lib.__all__)
+    assert len(resnet_lib.__all__) == len(exported) <= 40
+    constants = {"RESNET_CONFIGS": "resnet_lib.models", "STAGE_WIDTHS": "resnet_lib.models"}
+    for name in exported:
+        home = constants.get(name) or getattr(resnet_lib, name).__module__
+        assert home.count(".") == 1 and not home.startswith(("resnet_lib.tools", "resnet_lib.checks")), (
+            f"{name} is exported but lives in {home}, not in a core module"
+        )
+    imports = _notebook_imports()
+    assert imports.pop("resnet_lib") <= exported, (
+        "a notebook imports from resnet_lib a name it does not export"
+    )
+    for module, names in imports.items():
+        mod = importlib.import_module(module)
+        assert all(hasattr(mod, n) for n in names), f"{module} lacks one of {sorted(names)}"
+        assert not names & exported, f"{module}: import {sorted(names & exported)} from resnet_lib itself"
+
+
+def test_the_tools_and_checks_are_subpackages_beside_the_core():
+    """`ls resnet_lib` shows the design: core modules, then tools/ and checks/; the core is small."""
+    lib = ROOT / "resnet_lib"
+    assert {p.name for p in lib.iterdir() if p.is_dir() and p.name != "__pycache__"} == {
+        "tools",
+        "checks",
+        "measured",
+    }
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in lib.glob("*.py")}
+    assert max(sizes.values()) <= 250, f"a core module over 250 lines: {sizes}"
+    assert sum(sizes.values()) <= 1500, f"the core is {sum(sizes.values())} lines, more than 1,500"
 
 
 def test_readme_quotes_every_compatibility_run_and_each_passed():

@@ -4,8 +4,16 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_lib import conv_output_size, pool_output_size, resnet, saved_tensor_bytes
-from resnet_lib.tables import Table, activation_bytes, architecture, comparison_table, model_stats, table1
+from resnet_lib import conv_output_size, pool_output_size, resnet
+from resnet_lib.inspection import saved_tensor_bytes
+from resnet_lib.tools.tables import (
+    Table,
+    activation_bytes,
+    architecture,
+    comparison_table,
+    model_stats,
+    table1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +165,7 @@ def test_fixed_widths_let_rows_printed_alone_line_up_under_the_header():
 
 
 def test_every_name_of_the_tables_module_is_still_there():
-    import resnet_lib.tables as tables
+    import resnet_lib.tools.tables as tables
 
     names = "Architecture ModelStats Stage Table activation_bytes architecture comparison_table model_stats table1"
     assert sorted(tables.__all__) == names.split() and all(hasattr(tables, n) for n in names.split())

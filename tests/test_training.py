@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from resnet_lib.cifar import cifar_resnet
-from resnet_lib.data import make_loaders, make_shapes
-from resnet_lib.training import evaluate, lr_at, train
+from resnet_lib.schedule import lr_at
+from resnet_lib.tools.data import make_loaders, make_shapes
+from resnet_lib.training import evaluate, train
 
 
 def small_net(num_classes=10):
@@ -92,7 +93,8 @@ def test_errors_are_clear(loaders):
 
 # ---------------------------------------------------------------- checkpoints and resuming
 
-from resnet_lib.training import AugmentedDataset, load_checkpoint, save_checkpoint  # noqa: E402
+from resnet_lib.tools.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from resnet_lib.tools.data import AugmentedDataset  # noqa: E402
 
 
 def _fresh_run(dataset_pair, **kwargs):
@@ -189,7 +191,7 @@ def test_augmentation_keeps_shapes_and_labels(shapes):
 
 
 def _tiny_loaders():
-    from resnet_lib.data import make_loaders, make_shapes
+    from resnet_lib.tools.data import make_loaders, make_shapes
 
     train_set, val_set = make_shapes(64, 32, image_size=16)
     return make_loaders(train_set, val_set, batch_size=32)
@@ -237,7 +239,7 @@ def test_train_refuses_bad_arguments_before_training(kwargs, error, message):
 
 
 def test_lr_at_refuses_an_empty_run():
-    from resnet_lib.training import lr_at
+    from resnet_lib.schedule import lr_at
 
     with pytest.raises(ValueError, match="total_steps must be a positive int, got 0"):
         lr_at(0, 0, 0.1)
@@ -264,7 +266,7 @@ def test_a_negative_label_is_named():
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
     from resnet_lib import cifar_resnet
-    from resnet_lib.training import load_checkpoint, save_checkpoint
+    from resnet_lib.tools.checkpoint import load_checkpoint, save_checkpoint
 
     path = save_checkpoint(tmp_path / "c.pt", cifar_resnet(20))
     data = path.read_bytes()
@@ -275,7 +277,7 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path, damage):
 
 
 def test_image_data_refuses_zero_images_and_make_shapes_nan_noise():
-    from resnet_lib.data import image_data, make_shapes
+    from resnet_lib.tools.data import image_data, make_shapes
 
     with pytest.raises(ValueError, match="n_train must be a positive int, got 0"):
         image_data(prefer="shapes", n_train=0)

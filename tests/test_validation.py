@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_lib._validation import (
+from resnet_lib.tools.validate import (
     check_bool,
     check_device,
     check_int,

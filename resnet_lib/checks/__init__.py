@@ -15,9 +15,8 @@ judges), ``core`` (the registry, `check`, and the judges several notebooks share
 block against the library's).
 """
 
-from . import nb01, nb02, nb03, nb04, nb05, nb06
-from .blocks import check_block
-from .core import (
+from resnet_lib.checks.blocks import check_block
+from resnet_lib.checks.core import (
     EXERCISES,
     NOT_ANSWERED,
     NOT_WRITTEN,
@@ -26,6 +25,8 @@ from .core import (
     check,
     check_exercise,
 )
+
+from . import nb01, nb02, nb03, nb04, nb05, nb06
 
 for _notebook in (nb01, nb02, nb03, nb04, nb05, nb06):
     _notebook.register()

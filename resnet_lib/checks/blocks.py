@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..proofs import randomise_batchnorm
-from .block_mistakes import IN_PLACE, IN_PLACE_AUTOGRAD, explain, record_calls, why_failed
-from .core import NOT_WRITTEN
+from resnet_lib.checks.block_mistakes import IN_PLACE, IN_PLACE_AUTOGRAD, explain, record_calls, why_failed
+from resnet_lib.checks.core import NOT_WRITTEN
+from resnet_lib.proofs import randomise_batchnorm
 
 
 def check_block(learner_cls: type, seed: int = 0) -> bool:
@@ -56,8 +56,8 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
     import torch
     from torch import nn
 
-    from ..blocks import BasicBlock, Bottleneck, projection_shortcut
-    from ..cifar import PadShortcut
+    from resnet_lib.blocks import BasicBlock, Bottleneck, projection_shortcut
+    from resnet_lib.cifar import PadShortcut
 
     reference = next(
         (c for c in getattr(learner_cls, "__mro__", ())[1:] if c in (BasicBlock, Bottleneck)), None

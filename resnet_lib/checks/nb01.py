@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .core import EXERCISES, NOT_WRITTEN_FUNCTION, is_int, judge_value
+from resnet_lib.checks.core import EXERCISES, NOT_WRITTEN_FUNCTION, is_int, judge_value
 
 
 def _pool_naive_ceil(size: int, kernel_size: int, stride: int, padding: int) -> int:
@@ -21,7 +21,7 @@ def _pool_naive_ceil(size: int, kernel_size: int, stride: int, padding: int) -> 
 
 
 def _halvings_to_one(size: int) -> int:
-    from ..arithmetic import conv_output_size
+    from resnet_lib.arithmetic import conv_output_size
 
     steps = 0
     while size > 1:
@@ -31,7 +31,7 @@ def _halvings_to_one(size: int) -> int:
 
 def _resnet50_final_size(size: int) -> int:
     """Side of ResNet-50's last map: the stem and the three stride-2 3x3 convs of stages 2-4."""
-    from ..arithmetic import conv_output_size, pool_output_size
+    from resnet_lib.arithmetic import conv_output_size, pool_output_size
 
     size = pool_output_size(conv_output_size(size, 7, 2, 3), 3, 2, 1)
     for _ in range(3):
@@ -61,7 +61,7 @@ def _rf_jump_after_stride(layers: list[tuple[int, int, int, int]]) -> int:
 
 
 def _rf_exercise() -> int:
-    from ..arithmetic import receptive_field
+    from resnet_lib.arithmetic import receptive_field
 
     return receptive_field(RF_EXERCISE_LAYERS).size
 
@@ -81,7 +81,7 @@ def _columns_never_read(size: int, kernel_size: int, stride: int, padding: int, 
 
 
 def _judge_design(answer: Any) -> tuple[bool, str]:
-    from ..arithmetic import conv_output_size
+    from resnet_lib.arithmetic import conv_output_size
 
     size, wanted = DESIGN_SIZES
     if not (isinstance(answer, tuple) and len(answer) == 3 and all(is_int(a) for a in answer)):
@@ -217,7 +217,7 @@ def _judge_output_size(fn: Any) -> tuple[bool, str]:
 
 def register() -> None:
     """Put notebook 01's judges into `EXERCISES`."""
-    from ..arithmetic import conv_output_size, pool_output_size, same_padding
+    from resnet_lib.arithmetic import conv_output_size, pool_output_size, same_padding
 
     plus_one = "the + 1 is missing: it counts the first position of the kernel"
     EXERCISES["01.1"] = judge_value(

@@ -5,13 +5,13 @@ A residual block's own ``forward`` (exercise 2) is checked by `check_block`.
 
 from __future__ import annotations
 
-from .core import EXERCISES, judge_value
+from resnet_lib.checks.core import EXERCISES, judge_value
 
 
 def register() -> None:
     """Put notebook 02's judges into `EXERCISES` (the block forward is `check_block`'s)."""
-    from ..blocks import BasicBlock, projection_shortcut
-    from ..inspection import count_parameters
+    from resnet_lib.blocks import BasicBlock, projection_shortcut
+    from resnet_lib.inspection import count_parameters
 
     bn = "BatchNorm learns 2 parameters per channel (its running mean and variance are buffers, not parameters)"
     EXERCISES["02.1"] = judge_value(

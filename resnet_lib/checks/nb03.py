@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import EXERCISES, is_int, judge_value
+from resnet_lib.checks.core import EXERCISES, is_int, judge_value
 
 # Exercise 03.4: at least this deep, at most this many parameters, each stage at least ResNet-50's.
 DESIGN_DEPTH, DESIGN_BUDGET = 101, 35_000_000
@@ -26,17 +26,17 @@ def _on_meta(build: Any) -> Any:
 
 
 def _stem_macs() -> int:
-    from ..inspection import count_flops
-    from ..models import resnet
+    from resnet_lib.flops import count_flops
+    from resnet_lib.models import resnet
 
     return count_flops(resnet(18).conv1, (1, 3, 224, 224)).macs
 
 
 def _block_parameters(layers: tuple[int, ...]) -> list[int]:
     """Parameters of one repeated (not first) Bottleneck block in each stage."""
-    from ..blocks import Bottleneck
-    from ..inspection import count_parameters
-    from ..models import ResNet
+    from resnet_lib.blocks import Bottleneck
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import ResNet
 
     model = _on_meta(lambda: ResNet(Bottleneck, layers))
     return [count_parameters(getattr(model, f"layer{i}")[-1]) for i in range(1, 5)]
@@ -45,9 +45,9 @@ def _block_parameters(layers: tuple[int, ...]) -> list[int]:
 def _judge_design(answer: Any) -> tuple[bool, str]:
     """Exercise 03.4: blocks per stage of a Bottleneck ResNet, at least 101 layers deep,
     with at most 35 million parameters and no stage shallower than ResNet-50's."""
-    from ..blocks import Bottleneck
-    from ..inspection import count_parameters
-    from ..models import RESNET_CONFIGS, ResNet
+    from resnet_lib.blocks import Bottleneck
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import RESNET_CONFIGS, ResNet
 
     if not (isinstance(answer, tuple) and len(answer) == 4 and all(is_int(n) for n in answer)):
         return (
@@ -80,7 +80,7 @@ def _large_input() -> tuple[int, int]:
     """(side of ResNet-50's last map, numbers its classifier reads) for a LARGE_INPUT image."""
     import torch
 
-    from ..models import resnet
+    from resnet_lib.models import resnet
 
     model = _on_meta(lambda: resnet(50))
     features = model.forward_features(torch.empty(1, 3, LARGE_INPUT, LARGE_INPUT, device="meta"))
@@ -89,8 +89,8 @@ def _large_input() -> tuple[int, int]:
 
 def _judge_stage(answer: Any) -> tuple[bool, str]:
     """Exercise 03.3: the stage of ResNet-152 that holds the most parameters."""
-    from ..inspection import count_parameters
-    from ..models import resnet
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import resnet
 
     model = _on_meta(lambda: resnet(152))
     names = [f"layer{i}" for i in range(1, 5)]
@@ -115,14 +115,14 @@ def _conv_biases(depth: int) -> int:
     """What bug 1 (a bias in every conv) adds: one parameter per output channel of every conv."""
     from torch import nn
 
-    from ..models import resnet
+    from resnet_lib.models import resnet
 
     model = _on_meta(lambda: resnet(depth))
     return sum(m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d))
 
 
 def _projection_outputs(depth: int) -> int:
-    from ..models import resnet
+    from resnet_lib.models import resnet
 
     model = _on_meta(lambda: resnet(depth))
     return sum(m[0].out_channels for name, m in model.named_modules() if name.endswith("downsample"))

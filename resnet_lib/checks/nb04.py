@@ -15,7 +15,7 @@ import statistics
 import time
 from typing import Any
 
-from .core import EXERCISES, judge_choice, judge_number
+from resnet_lib.checks.core import EXERCISES, judge_choice, judge_number
 
 H100 = "NVIDIA H100 80GB HBM3"  # what torch.cuda.get_device_name() says on an H100 SXM
 # Exercise 04.4: the fraction of the bf16 peak that a ResNet-50 training run should reach.
@@ -168,15 +168,15 @@ def _judge_timer(time_it: Any) -> tuple[bool, str]:
 
 def _flops_resnet50() -> tuple[int, int]:
     """FLOPs of ResNet-50's forward pass and of a training step (forward and backward), per image."""
-    from ..benchmark import count_step_flops
-    from ..models import resnet
+    from resnet_lib.flops import count_step_flops
+    from resnet_lib.models import resnet
 
     return count_step_flops(resnet(50), (1, 3, 224, 224))
 
 
 def _peak(precision: str) -> float:
     """The H100 SXM's datasheet peak in TFLOP/s (imported when a check runs, not before)."""
-    from ..benchmark import peak_tflops
+    from resnet_lib.tools.benchmark.peaks import peak_tflops
 
     return peak_tflops(H100, precision)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import EXERCISES, judge_choice, judge_value
+from resnet_lib.checks.core import EXERCISES, judge_choice, judge_value
 
 # CIFAR-10's training images, the paper's batch, and the processes of exercises 05.4 and 05.6.
 IMAGES, BATCH, PROCESSES, MORE_PROCESSES = 50_000, 128, 4, 8
@@ -144,7 +144,7 @@ def register() -> None:
     """Put notebook 05's judges into `EXERCISES`."""
     from torch import nn
 
-    from ..inspection import count_parameters
+    from resnet_lib.inspection import count_parameters
 
     EXERCISES["05.1"] = judge_value(
         lambda: IMAGES // BATCH,

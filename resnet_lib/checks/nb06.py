@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import EXERCISES, is_int, judge_value
+from resnet_lib.checks.core import EXERCISES, is_int, judge_value
 
 
 def _judge_resnext_design(answer: Any) -> tuple[bool, str]:
     """Exercise 06.2: (groups, base_width) of a stage-1 Bottleneck 4x as wide inside as
     ResNet-50's, whose 3x3 conv has as many weights as ResNet-50's dense one."""
-    from ..blocks import Bottleneck
+    from resnet_lib.blocks import Bottleneck
 
     if not (isinstance(answer, tuple) and len(answer) == 2 and all(is_int(a) and a > 0 for a in answer)):
         return (
@@ -37,7 +37,7 @@ def _judge_resnext_design(answer: Any) -> tuple[bool, str]:
 
 def register() -> None:
     """Put notebook 06's judges into `EXERCISES`."""
-    from ..blocks import conv3x3
+    from resnet_lib.blocks import conv3x3
 
     EXERCISES["06.1"] = judge_value(
         lambda: conv3x3(1024, 1024, groups=32).weight.numel(),

@@ -29,10 +29,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._validation import check_bool, check_int, check_module, check_number, check_path, check_tensor
-from .data import _reachable
-from .models import resnet18, resnet34, resnet50, resnet101, resnet152
-from .proofs import compare_models, randomise_batchnorm
+from resnet_lib.models import resnet18, resnet34, resnet50, resnet101, resnet152
+from resnet_lib.proofs import compare_models, randomise_batchnorm
+from resnet_lib.tools.data import _reachable
+from resnet_lib.tools.validate import (
+    check_bool,
+    check_int,
+    check_module,
+    check_number,
+    check_path,
+    check_tensor,
+)
 
 __all__ = [
     "download_state_dict",

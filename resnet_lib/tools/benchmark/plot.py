@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .results import _check_rows
+from resnet_lib.tools.benchmark.results import _check_rows
 
 
 def plot_results(rows: Sequence[dict], title: str = ""):

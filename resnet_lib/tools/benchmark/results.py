@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from .._validation import check_device, check_one_of
-from ..device import measured_on, pick_device
-from ..step import CUDA_MEMORY, SAVED_MEMORY
-from ..tables import Table
-from ..timing import SPEED_SETTINGS
+from resnet_lib.device import measured_on, pick_device
+from resnet_lib.step import CUDA_MEMORY, SAVED_MEMORY
+from resnet_lib.timing import SPEED_SETTINGS
+from resnet_lib.tools.tables import Table
+from resnet_lib.tools.validate import check_device, check_one_of
 
 #: Column headers of `format_rows` for each kind.
 MEMORY_COLUMNS = {CUDA_MEMORY: "peak MiB", SAVED_MEMORY: "saved MiB"}

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .._validation import check_int
-from ..flops import count_flops
-from ..inspection import count_parameters, in_mode, model_receptive_field, saved_tensor_bytes
-from ..models import ResNet
-from .layout import _depth_of
-from .table import Table
+from resnet_lib.flops import count_flops
+from resnet_lib.inspection import count_parameters, in_mode, model_receptive_field, saved_tensor_bytes
+from resnet_lib.models import ResNet
+from resnet_lib.tools.tables.layout import _depth_of
+from resnet_lib.tools.tables.table import Table
+from resnet_lib.tools.validate import check_int
 
 
 @dataclass(frozen=True)

@@ -18,19 +18,14 @@ One module per part, in the order a run goes through them:
   when a GPU runs out of memory
 - `results`: the JSON results file, the text table (`format_rows`), the parity ratios
 - `plot`: the figure of notebook 04
-- `cli`: the command line (``python -m resnet_lib.benchmark`` is the same):
+- `cli`: the command line (``python -m resnet_lib.tools.benchmark`` is the same):
 
     python3 tasks.py bench --depth 50 --batch-size 8     # the README's parity benchmark
     python3 tasks.py bench --grid --out resnet_lib/measured/gpu_benchmark.json
 """
 
-from ..device import device_description
-from ..flops import count_step_flops
-from ..precision import amp_dtype
-from ..step import CUDA_MEMORY, SAVED_MEMORY
-from ..timing import SPEED_SETTINGS, parity_benchmark
-from .cli import main
-from .grid import (
+from resnet_lib.tools.benchmark.cli import main
+from resnet_lib.tools.benchmark.grid import (
     CPU_GRID,
     DEPTHS,
     GPU_GRID,
@@ -43,15 +38,21 @@ from .grid import (
     default_grid,
     grid_configs,
 )
-from .peaks import PEAK_TFLOPS, peak_tflops
-from .plot import plot_results
-from .results import MEMORY_COLUMNS, check_appendable, format_rows, load_results, parity, save_results
-from .runner import StepRunner, memory_kind, run_grid
+from resnet_lib.tools.benchmark.peaks import PEAK_TFLOPS, peak_tflops
+from resnet_lib.tools.benchmark.plot import plot_results
+from resnet_lib.tools.benchmark.results import (
+    MEMORY_COLUMNS,
+    check_appendable,
+    format_rows,
+    load_results,
+    parity,
+    save_results,
+)
+from resnet_lib.tools.benchmark.runner import StepRunner, memory_kind, run_grid
 
 __all__ = [
     "BenchConfig",
     "CPU_GRID",
-    "CUDA_MEMORY",
     "DEPTHS",
     "GPU_GRID",
     "IMPLEMENTATIONS",
@@ -61,21 +62,15 @@ __all__ = [
     "PEAK_TFLOPS",
     "PRECISIONS",
     "QUICK_GPU_GRID",
-    "SAVED_MEMORY",
-    "SPEED_SETTINGS",
     "StepRunner",
-    "amp_dtype",
     "check_appendable",
-    "count_step_flops",
     "default_grid",
-    "device_description",
     "format_rows",
     "grid_configs",
     "load_results",
     "main",
     "memory_kind",
     "parity",
-    "parity_benchmark",
     "peak_tflops",
     "plot_results",
     "run_grid",

@@ -24,9 +24,9 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Subset
 
-from ._validation import check_int, check_number, check_one_of
-from .sampler import ResumableSampler
-from .shapes import SHAPE_CLASSES, make_shapes
+from resnet_lib.tools.sampler import ResumableSampler
+from resnet_lib.tools.shapes import SHAPE_CLASSES, make_shapes
+from resnet_lib.tools.validate import check_int, check_number, check_one_of
 
 __all__ = [
     "AugmentedDataset",

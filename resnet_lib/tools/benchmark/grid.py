@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .._validation import check_int, check_one_of
-from ..precision import amp_dtype
+from resnet_lib.precision import amp_dtype
+from resnet_lib.tools.validate import check_int, check_one_of
 
 DEPTHS: tuple[int, ...] = (18, 34, 50, 101, 152)
 IMPLEMENTATIONS: tuple[str, ...] = ("resnet_lib", "torchvision")
@@ -33,7 +33,7 @@ MODES: dict[str, tuple[bool, bool, bool]] = {
 def planned_device(name: str, device: object) -> torch.device:
     """`device` as a `torch.device`, whether or not this machine has one (a GPU's grid can be planned anywhere).
 
-    Running on a device checks more: `resnet_lib._validation.check_device`.
+    Running on a device checks more: `resnet_lib.tools.validate.check_device`.
     """
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"{name} must be a torch.device or a string such as 'cpu' or 'cuda', got {device!r}")

@@ -26,11 +26,11 @@ from typing import Any
 
 import torch
 
-from ._validation import check_int, check_number, check_one_of, check_path
-from .cifar import cifar_resnet
-from .data import image_data, make_loaders
-from .device import MEASURED_DIR, seed_everything
-from .training import AugmentedDataset, train
+from resnet_lib.cifar import cifar_resnet
+from resnet_lib.device import MEASURED_DIR, seed_everything
+from resnet_lib.tools.data import AugmentedDataset, image_data, make_loaders
+from resnet_lib.tools.validate import check_int, check_number, check_one_of, check_path
+from resnet_lib.training import train
 
 __all__ = [
     "ARMS",

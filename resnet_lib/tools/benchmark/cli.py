@@ -3,7 +3,7 @@
     python3 tasks.py bench --depth 50 --batch-size 8     # the README's parity benchmark
     python3 tasks.py bench --grid --out resnet_lib/measured/gpu_benchmark.json
 
-``python -m resnet_lib.benchmark ...`` is the same.
+``python -m resnet_lib.tools.benchmark ...`` is the same.
 """
 
 from __future__ import annotations
@@ -13,12 +13,18 @@ from pathlib import Path
 
 import torch
 
-from .._validation import check_device
-from ..device import device_description, pick_device
-from ..timing import SPEED_SETTINGS, parity_benchmark
-from .grid import DEPTHS, MODES, grid_configs, grid_for
-from .results import MEMORY_COLUMNS, check_appendable, format_rows, parity, save_results
-from .runner import memory_kind, run_grid
+from resnet_lib.device import device_description, pick_device
+from resnet_lib.timing import SPEED_SETTINGS, parity_benchmark
+from resnet_lib.tools.benchmark.grid import DEPTHS, MODES, grid_configs, grid_for
+from resnet_lib.tools.benchmark.results import (
+    MEMORY_COLUMNS,
+    check_appendable,
+    format_rows,
+    parity,
+    save_results,
+)
+from resnet_lib.tools.benchmark.runner import memory_kind, run_grid
+from resnet_lib.tools.validate import check_device
 
 
 def _whole_number(text: str, minimum: int) -> int:

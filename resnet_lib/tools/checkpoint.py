@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .sampler import ResumableSampler
+from resnet_lib.tools.sampler import ResumableSampler
 
 __all__ = [
     "CHECKPOINT_FORMAT",

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, RandomSampler, Sampler
 
-from ._validation import check_int
+from resnet_lib.tools.validate import check_int
 
 __all__ = ["ResumableSampler", "resumable_sampler"]
 
@@ -97,7 +97,7 @@ def resumable_sampler(loader: DataLoader) -> ResumableSampler:
     if not isinstance(sampler, ResumableSampler) or loader.batch_size is None:
         raise ValueError(
             f"checkpoints need a train_loader whose sampler is a ResumableSampler (it has {sampler!r}): "
-            "make it with resnet_lib.data.make_loaders, or pass "
+            "make it with resnet_lib.tools.data.make_loaders, or pass "
             "sampler=ResumableSampler(RandomSampler(dataset, generator=...)) and a batch_size to DataLoader"
         )
     return sampler

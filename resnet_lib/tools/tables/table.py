@@ -2,7 +2,7 @@
 
 Both renderings are deterministic (the notebooks' tests compare them with stored
 outputs). Notebook 03's tables of the ResNets and notebook 04's benchmark rows
-(`resnet_lib.benchmark.format_rows`) are drawn with it.
+(`resnet_lib.tools.benchmark.format_rows`) are drawn with it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import re
 
 import torch
 
-from .._validation import check_one_of
+from resnet_lib.tools.validate import check_one_of
 
 #: Dense (no 2:4 sparsity) peak tensor throughput in TFLOP/s, from the vendors' datasheets:
 #: NVIDIA H100 and H200 Tensor Core GPU datasheets (SXM, PCIe and NVL columns; the sheets'

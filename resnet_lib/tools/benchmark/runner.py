@@ -17,14 +17,14 @@ from dataclasses import asdict, replace
 import torch
 from torch import nn
 
-from .._validation import check_device, check_int
-from ..device import pick_device, seed_everything, synchronize
-from ..flops import count_step_flops
-from ..precision import autocast
-from ..step import CUDA_MEMORY, SAVED_MEMORY, TrainingStep, step_memory
-from ..timing import interleaved_medians, speed_settings
-from .grid import BenchConfig, planned_device
-from .peaks import peak_format, peak_tflops
+from resnet_lib.device import pick_device, seed_everything, synchronize
+from resnet_lib.flops import count_step_flops
+from resnet_lib.precision import autocast
+from resnet_lib.step import CUDA_MEMORY, SAVED_MEMORY, TrainingStep, step_memory
+from resnet_lib.timing import interleaved_medians, speed_settings
+from resnet_lib.tools.benchmark.grid import BenchConfig, planned_device
+from resnet_lib.tools.benchmark.peaks import peak_format, peak_tflops
+from resnet_lib.tools.validate import check_device, check_int
 
 
 def memory_kind(device: torch.device | str) -> str:
@@ -82,7 +82,7 @@ def _build_models(
     """
     import torchvision
 
-    from ..models import resnet
+    from resnet_lib.models import resnet
 
     if depth not in weights:
         weights[depth] = getattr(torchvision.models, f"resnet{depth}")().state_dict()

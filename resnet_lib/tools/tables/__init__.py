@@ -16,9 +16,9 @@ multiply-adds from `count_flops`. So the tables can only disagree with the paper
   compare them with stored outputs).
 """
 
-from .costs import ModelStats, activation_bytes, comparison_table, model_stats
-from .layout import Architecture, Stage, architecture, table1
-from .table import Table
+from resnet_lib.tools.tables.costs import ModelStats, activation_bytes, comparison_table, model_stats
+from resnet_lib.tools.tables.layout import Architecture, Stage, architecture, table1
+from resnet_lib.tools.tables.table import Table
 
 __all__ = [
     "Architecture",

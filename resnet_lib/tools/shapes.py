@@ -12,7 +12,7 @@ import math
 import torch
 from torch.utils.data import TensorDataset
 
-from ._validation import check_int, check_number
+from resnet_lib.tools.validate import check_int, check_number
 
 __all__ = ["SHAPE_CLASSES", "make_shapes"]
 

@@ -26,8 +26,8 @@ from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from ._validation import check_int
-from .arithmetic import conv_output_size, pool_output_size
+from resnet_lib.arithmetic import conv_output_size, pool_output_size
+from resnet_lib.tools.validate import check_int
 
 __all__ = ["cell_roles", "conv_windows", "draw_conv_1d", "draw_conv_2d", "draw_pool_1d", "pool_windows"]
 

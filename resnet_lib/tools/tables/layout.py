@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ..flops import count_flops
-from ..inspection import trace_layers
-from ..models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet
-from .table import Cell, Table
+from resnet_lib.flops import count_flops
+from resnet_lib.inspection import trace_layers
+from resnet_lib.models import RESNET_CONFIGS, STAGE_WIDTHS, ResNet, resnet
+from resnet_lib.tools.tables.table import Cell, Table
 
 
 @dataclass(frozen=True)

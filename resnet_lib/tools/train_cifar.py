@@ -1,8 +1,8 @@
 """Train the paper's CIFAR-10 ResNet-20 (or 32/44/56/110), on one device or many.
 
-    python -m resnet_lib.train_cifar                           # one process, the best device
-    torchrun --nproc_per_node=2 -m resnet_lib.train_cifar      # 2 processes (2 GPUs, or 2 CPU workers)
-    python -m resnet_lib.train_cifar --checkpoint runs/r20.pt --resume runs/r20.pt   # continue a saved run
+    python -m resnet_lib.tools.train_cifar                           # one process, the best device
+    torchrun --nproc_per_node=2 -m resnet_lib.tools.train_cifar      # 2 processes (2 GPUs, or 2 CPU workers)
+    python -m resnet_lib.tools.train_cifar --checkpoint runs/r20.pt --resume runs/r20.pt   # continue a saved run
 
 It ships inside the library (not in the repository's scripts/), so that it runs wherever
 `resnet_lib` is installed, in Colab too.
@@ -14,7 +14,7 @@ prints and writes the checkpoint. `--batch-size` is per process: the batch of on
 optimizer step is batch size x processes.
 
 Data: CIFAR-10 (downloaded into --data-root) when reachable, else the generated
-shapes of resnet_lib.data (offline); --data shapes never touches the network.
+shapes of resnet_lib.tools.data (offline); --data shapes never touches the network.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 
-from resnet_lib._validation import check_one_of
-from resnet_lib.checkpoint import load_checkpoint, unwrap
 from resnet_lib.cifar import CIFAR_DEPTHS, cifar_resnet
-from resnet_lib.data import AugmentedDataset, image_data
 from resnet_lib.device import pick_device, seed_everything
-from resnet_lib.sampler import ResumableSampler
+from resnet_lib.tools.checkpoint import load_checkpoint, unwrap
+from resnet_lib.tools.data import AugmentedDataset, image_data
+from resnet_lib.tools.sampler import ResumableSampler
+from resnet_lib.tools.validate import check_one_of
 from resnet_lib.training import train
 
 
