@@ -13,8 +13,7 @@ weights, the source viewer) live in `resnet_lib.tools`, and the exercises' self-
 - `inspection`, `flops`: parameters, layer traces, receptive fields, memory, gradients; FLOPs
 - `proofs`: is our model the same function as torchvision's? (03, 05, 06)
 - `schedule`, `training`: learning-rate schedules, the training loop and `evaluate` (02, 05)
-- `device`, `precision`, `step`, `timing`: where code runs, mixed precision, one training
-  step, timing it honestly (04)
+- `device`, `precision`: where code runs, and the one mixed-precision policy (04, 05)
 """
 
 import logging
@@ -22,7 +21,7 @@ import logging
 # torch.utils.benchmark imports torch.utils.cpp_extension, which warns "No CUDA runtime is
 # found" on machines with the CUDA compiler but no GPU (such as the CI machine). The warning
 # says nothing about this library's results and would end up in stored notebook outputs:
-# silenced before the imports below load torch.utils.benchmark.
+# silenced here, before any module of the package (tools.timing) loads torch.utils.benchmark.
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 from resnet_lib.arithmetic import conv_output_size, pool_output_size, receptive_field, same_padding
@@ -56,49 +55,17 @@ from resnet_lib.models import (
 from resnet_lib.proofs import compare_models
 from resnet_lib.training import evaluate, train
 
+# One line per notebook reads better here than one name per line.
+# fmt: off
 __all__ = [
-    # notebook 01: output sizes and receptive fields
-    "conv_output_size",
-    "pool_output_size",
-    "receptive_field",
-    "same_padding",
-    "measure_receptive_field",
-    "model_receptive_field",
-    "trace_layers",
-    # notebook 02: blocks and the CIFAR networks
-    "BasicBlock",
-    "Bottleneck",
-    "PreActBasicBlock",
-    "conv3x3",
-    "projection_shortcut",
-    "PadShortcut",
-    "PlainBlock",
-    "cifar_resnet",
-    "gradient_norms",
-    # notebook 03: the five ResNets, measured and proven equal to torchvision's
-    "RESNET_CONFIGS",
-    "STAGE_WIDTHS",
-    "ResNet",
-    "resnet",
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "resnet101",
-    "resnet152",
-    "count_parameters",
-    "count_flops",
-    "compare_models",
-    # notebook 04: devices and timing
-    "pick_device",
-    "seed_everything",
-    "synchronize",
-    # notebooks 02 and 05: training
-    "train",
-    "evaluate",
-    # notebook 06: the family
-    "resnext50_32x4d",
-    "resnext101_32x8d",
-    "resnext101_64x4d",
-    "wide_resnet50_2",
-    "wide_resnet101_2",
+    "conv_output_size", "pool_output_size", "receptive_field", "same_padding",  # 01
+    "measure_receptive_field", "model_receptive_field", "trace_layers",
+    "BasicBlock", "Bottleneck", "PreActBasicBlock", "conv3x3", "projection_shortcut",  # 02
+    "PadShortcut", "PlainBlock", "cifar_resnet", "gradient_norms",
+    "RESNET_CONFIGS", "STAGE_WIDTHS", "ResNet", "resnet", "resnet18", "resnet34",  # 03
+    "resnet50", "resnet101", "resnet152", "count_parameters", "count_flops", "compare_models",
+    "pick_device", "seed_everything", "synchronize", "train", "evaluate",  # 02, 04, 05
+    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",  # 06
+    "wide_resnet50_2", "wide_resnet101_2",
 ]
+# fmt: on
