@@ -227,3 +227,76 @@ def test_readme_quotes_every_compatibility_run_and_each_passed():
         assert entry["unit_tests"]["failed"] == entry["unit_tests"]["errors"] == 0, entry["torch"]
         python = ".".join(entry["python"].split(".")[:2])
         assert f"Python {python}" in tested and f"torch {entry['torch'].split('+')[0]}" in tested
+
+
+def _library_imports() -> dict[str, set[str]]:
+    """Module -> the resnet_lib modules it imports (at the top or inside a function)."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "resnet_lib").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        targets = graph.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            targets |= {n for n in names if n.split(".")[0] == "resnet_lib"}
+    return {m: {t for t in ts if t in graph and t != m} for m, ts in graph.items()}
+
+
+def test_the_library_has_no_import_cycle_and_no_relative_imports():
+    """An import cycle only exists to keep an old path alive; absolute imports say where code lives."""
+    graph = _library_imports()
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if module in path:
+            cycle = path[path.index(module) :] + (module,)
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        if module in done:
+            return
+        for target in sorted(graph[module]):
+            # A package's __init__ importing its own modules is how a package is built.
+            if not target.startswith(module + "."):
+                visit(target, path + (module,))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())
+    relative = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "resnet_lib").rglob("*.py")
+        if re.search(r"^\s*from \.+\w", p.read_text(encoding="utf-8"), re.M)
+    ]
+    assert relative == []
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A private name (a leading underscore) belongs to its module; another module imports a public one."""
+    offenders = []
+    for path in [*(ROOT / "resnet_lib").rglob("*.py"), *(ROOT / "tests").glob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        for module, names in re.findall(r"^\s*from (resnet_lib[\w.]*) import \(?([^)\n]*)", text, re.M):
+            private = [n for n in re.split(r"[\s,]+", names) if n.startswith("_") and not n.startswith("__")]
+            offenders += [f"{path.name}: {module}.{n}" for n in private]
+    assert offenders == []
+
+
+def test_no_test_monkeypatches_a_private_name():
+    """Tests that patch a module's private names break at every clean-up: patch a public seam."""
+    patched = [
+        f"{path.name}: {name}"
+        for path in (ROOT / "tests").glob("test_*.py")
+        for name in re.findall(
+            r"monkeypatch\.setattr\(\s*[\w.]+,\s*\"(_\w+)\"", path.read_text(encoding="utf-8")
+        )
+        + re.findall(
+            r"monkeypatch\.setattr\(\s*\"resnet_lib[\w.]*\.(_\w+)\"", path.read_text(encoding="utf-8")
+        )
+    ]
+    assert patched == []
