@@ -76,6 +76,14 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2, deterministic: b
         torch.backends.cudnn.benchmark = False
 
 
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device a model's parameters are on (where its inputs must go)."""
+    parameter = next(model.parameters(), None)
+    if parameter is None:
+        raise ValueError(f"model has no parameters, so no device: got {type(model).__name__}")
+    return parameter.device
+
+
 def synchronize(device: torch.device | str) -> None:
     """Wait until `device` has finished the work queued on it (nothing to wait for on a CPU)."""
     device = check_device("device", device)
