@@ -29,6 +29,38 @@ PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
 )
 
 
+#: Peak memory bandwidth in TB/s (10^12 bytes/s), from the same datasheets: H100 SXM 3.35,
+#: PCIe 2.0, NVL 3.9; H200 SXM and NVL 4.8 (same chip as the H100, faster HBM3e); A100 80GB
+#: SXM 2.039, 80GB PCIe 1.935, 40GB 1.555; L4 0.300; T4 0.320; V100 0.900. A ResNet's
+#: training step is mostly memory-bound (notebook 04, section 3.3), so two GPUs of the same
+#: TFLOP/s peak, an H100 and an H200, still differ in speed.
+PEAK_BANDWIDTH_TBS: tuple[tuple[str, float], ...] = (
+    ("H100 PCIe", 2.0),
+    ("H100 NVL", 3.9),
+    ("H100", 3.35),  # SXM5
+    ("H200 NVL", 4.8),
+    ("H200", 4.8),
+    ("A100-SXM4-80GB", 2.039),
+    ("A100 80GB PCIe", 1.935),
+    ("A100", 1.555),  # the 40GB parts, SXM4 and PCIe
+    ("L4", 0.3),
+    ("T4", 0.32),
+    ("V100-PCIE", 0.9),
+    ("V100", 0.9),
+)
+
+
+def _lookup(table: tuple, device_name: str) -> object | None:
+    """The value of the first key of `table` found in `device_name`, as a whole word."""
+    if not isinstance(device_name, str):
+        raise TypeError(f"device_name must be a str such as 'NVIDIA H100 80GB HBM3', got {device_name!r}")
+    for key, value in table:
+        # Whole words only: "L4" must not match "NVIDIA L40S".
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", device_name, re.IGNORECASE):
+            return value
+    return None
+
+
 def peak_tflops(device_name: str, precision: str) -> float | None:
     """The datasheet peak of a GPU for one number format, or None if it is not in the table.
 
@@ -39,14 +71,14 @@ def peak_tflops(device_name: str, precision: str) -> float | None:
     Returns:
         Dense TFLOP/s, or None for an unknown GPU or a format it has no peak for (T4: bf16).
     """
-    if not isinstance(device_name, str):
-        raise TypeError(f"device_name must be a str such as 'NVIDIA H100 80GB HBM3', got {device_name!r}")
     check_one_of("precision", precision, ("bf16", "fp16", "tf32", "fp32"))
-    for key, peaks in PEAK_TFLOPS:
-        # Whole words only: "L4" must not match "NVIDIA L40S".
-        if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", device_name, re.IGNORECASE):
-            return peaks.get(precision)
-    return None
+    peaks = _lookup(PEAK_TFLOPS, device_name)
+    return None if peaks is None else peaks.get(precision)
+
+
+def peak_bandwidth(device_name: str) -> float | None:
+    """The datasheet memory bandwidth of a GPU in TB/s, or None if it is not in the table."""
+    return _lookup(PEAK_BANDWIDTH_TBS, device_name)
 
 
 def peak_format(device: torch.device, precision: str) -> str:
