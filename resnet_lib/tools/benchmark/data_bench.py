@@ -1,0 +1,174 @@
+"""The data pipeline's benchmark: the per-image path against the batched tensor one.
+
+    python3 tasks.py bench --data                  # both pipelines, side by side, and their ratio
+    python3 tasks.py bench --data --device cuda    # the new one on the GPU (the old one feeds it)
+
+The old path is notebook 05's until this benchmark: a torchvision CIFAR-10 dataset (a
+PIL image per item, ``ToTensor``, ``Normalize``) behind `data.AugmentedDataset`, in a
+DataLoader with ``num_workers=0``, each batch copied to the device. The new one is
+`gpu_data.TensorImages`: the images already on the device as uint8, a batch augmented
+with a few tensor operations. Offline, the CIFAR-10 images are replaced by random uint8
+images of the same size in the same torchvision dataset class: the per-image work does
+not depend on what the pixels show.
+
+`step_breakdown` splits a training step into its data and its compute time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, RandomSampler
+
+from resnet_lib.device import pick_device
+from resnet_lib.precision import autocast, grad_scaler, training_precision
+from resnet_lib.tools.data import CIFAR10_MEAN, CIFAR10_STD, AugmentedDataset
+from resnet_lib.tools.gpu_data import tensor_images, tensor_loader
+from resnet_lib.tools.validate import check_device, check_int
+
+__all__ = ["cifar_like", "compare_pipelines", "main", "pipeline_speed", "step_breakdown"]
+
+
+def cifar_like(n: int, seed: int = 0):
+    """A torchvision ``CIFAR10`` dataset of `n` random 32x32 images, read as CIFAR-10's are.
+
+    The object is torchvision's own class, so an item goes through its ``__getitem__``
+    (a PIL image, then the transforms), without the files on disk.
+    """
+    from torchvision import datasets, transforms
+
+    check_int("n", n)
+    rng = np.random.default_rng(seed)
+    dataset = datasets.CIFAR10.__new__(datasets.CIFAR10)
+    dataset.data = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    dataset.targets = rng.integers(0, 10, n).tolist()
+    dataset.transform = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)]
+    )
+    dataset.target_transform = None
+    return dataset
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def pipeline_speed(loader: DataLoader, device: torch.device, images: int) -> float:
+    """Images per second that `loader` delivers onto `device` (after one untimed batch)."""
+    batches = iter(loader)
+    next(batches)  # the first batch starts the iterator: not timed
+    seen = 0
+    _sync(device)
+    start = time.perf_counter()
+    while seen < images:
+        try:
+            x, _ = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            continue
+        x = x.to(device, non_blocking=True)
+        seen += len(x)
+    _sync(device)
+    return seen / (time.perf_counter() - start)
+
+
+def compare_pipelines(
+    device: torch.device | str = "cpu", batch_size: int = 128, images: int = 2560, n: int = 45_000
+) -> dict[str, float]:
+    """``{"old": images/s, "new": images/s, "ratio": new / old}``, measured one after the other."""
+    device = check_device("device", device)
+    check_int("batch_size", batch_size)
+    check_int("images", images)
+    dataset = cifar_like(n)
+    g = torch.Generator().manual_seed(0)
+    old = DataLoader(
+        AugmentedDataset(dataset), batch_size, sampler=RandomSampler(dataset, generator=g), drop_last=True
+    )
+    new = tensor_loader(tensor_images(dataset, device), batch_size)
+    result = {"old": pipeline_speed(old, device, images), "new": pipeline_speed(new, device, images * 10)}
+    result["ratio"] = result["new"] / result["old"]
+    return result
+
+
+def step_breakdown(
+    model: nn.Module, loader: DataLoader, device: torch.device, steps: int = 10, amp: bool = True
+) -> dict[str, float]:
+    """Milliseconds per step spent getting a batch and computing it: ``{"data": .., "compute": ..}``.
+
+    On a copy of `model`, with an optimizer of its own, so the run itself is untouched;
+    the global generator (the crops) is put back afterwards. The device is synchronised
+    after each part, so the two do not overlap here as they can in a real run: their
+    sum is a little more than a step takes. No DDP all-reduce is included.
+    """
+    check_int("steps", steps)
+    model = copy.deepcopy(model).to(device).train()
+    precision = training_precision(device, amp)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    scaler = grad_scaler(device, precision)
+    rng = torch.get_rng_state()
+    totals = {"data": 0.0, "compute": 0.0}
+    batches = iter(loader)
+    for i in range(steps + 2):  # the first two warm up (cuDNN's autotuner, allocations)
+        _sync(device)
+        t0 = time.perf_counter()
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            x, y = next(batches)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        _sync(device)
+        t1 = time.perf_counter()
+        with autocast(device, precision):
+            loss = F.cross_entropy(model(x).float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        _sync(device)
+        if i >= 2:
+            totals["data"] += t1 - t0
+            totals["compute"] += time.perf_counter() - t1
+    torch.set_rng_state(rng)
+    return {k: 1000 * v / steps for k, v in totals.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        prog="tasks.py bench --data",
+        description="Images/s of notebook 05's old data pipeline (PIL images, one at a time) and of the "
+        "batched tensor pipeline, measured one after the other in this run, and their ratio.",
+    )
+    p.add_argument("--data", action="store_true", help=argparse.SUPPRESS)  # how cli.py sends us here
+    p.add_argument("--device", default=None, help="where the new pipeline works (default: the best)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument(
+        "--images", type=int, default=2560, help="images timed for the old pipeline (10x for the new)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: a batch's operations are too small to gain from more, and on "
+        "a busy machine extra threads only wait for cores; the old pipeline uses one either way)",
+    )
+    args = p.parse_args(argv)
+    check_int("threads", args.threads)
+    torch.set_num_threads(args.threads)
+    device = pick_device(verbose=False) if args.device is None else check_device("device", args.device)
+    r = compare_pipelines(device, args.batch_size, args.images)
+    print(f"device {device}, batch {args.batch_size}, {torch.get_num_threads()} torch thread(s)")
+    print(f"old (PIL + AugmentedDataset, num_workers=0): {r['old']:10,.0f} images/s")
+    print(f"new (uint8 tensor, batched crops and flips): {r['new']:10,.0f} images/s")
+    print(f"ratio new/old: {r['ratio']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
