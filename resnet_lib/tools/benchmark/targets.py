@@ -138,7 +138,8 @@ BATCH_SIZE = 256  # the batch of NVIDIA's published runs
 
 
 @functools.lru_cache(maxsize=1)
-def _resnet50_costs() -> tuple[list[OpCost], int]:
+def resnet50_step_costs() -> tuple[list[OpCost], int]:
+    """`step_costs` of a bf16 ResNet-50 at NVIDIA's batch of 256, and its parameter count."""
     with torch.device("meta"):
         model = resnet(50).to(torch.bfloat16)
     return step_costs(model, BATCH_SIZE), sum(p.numel() for p in model.parameters())
@@ -150,7 +151,7 @@ def resnet50_roofline_img_s(device_name: str, precision: str = "bf16") -> float 
     tflops, tbs = peak_tflops(device_name, precision), peak_bandwidth(device_name)
     if tflops is None or tbs is None:
         return None
-    ops, parameters = _resnet50_costs()
+    ops, parameters = resnet50_step_costs()
     return BATCH_SIZE / roofline(ops, parameters, tflops, tbs).seconds
 
 
