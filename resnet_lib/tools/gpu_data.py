@@ -77,6 +77,8 @@ class TensorImages(Dataset):
         mean, std: Per channel, on the 0..1 scale (``x / 255``).
         padding: Zero pixels on every side before the random crop (0: no crop).
         flip: Also flip horizontally with probability 1/2.
+        channels_last: Return batches in channels_last memory format (a GPU's
+            convolutions run faster on them, notebook 04).
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class TensorImages(Dataset):
         std: Sequence[float],
         padding: int = 4,
         flip: bool = True,
+        channels_last: bool = False,
     ) -> None:
         check_tensor("images", images)
         check_tensor("labels", labels)
@@ -103,6 +106,8 @@ class TensorImages(Dataset):
                 )
         check_int("padding", padding, minimum=0)
         check_one_of("flip", flip, (True, False))
+        check_one_of("channels_last", channels_last, (True, False))
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.images, self.labels = images, labels.to(images.device, torch.long)
         shape = (1, -1, 1, 1)
         mean_t = torch.tensor(mean, device=images.device).view(shape)
@@ -126,8 +131,8 @@ class TensorImages(Dataset):
         x, inside = shift_and_flip(x, offsets - p, flips)
         # Normalise the crop, then zero the pixels that came from the padding: the same as
         # padding the normalised image with zeros (the mean colour), on 1/1.56 of the pixels.
-        x = torch.addcmul(self.shift, x.float(), self.scale)
-        return x.mul_(inside), self.labels[index]
+        x = torch.addcmul(self.shift, x.float(), self.scale).mul_(inside)
+        return x.contiguous(memory_format=self.memory_format), self.labels[index]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = self.__getitems__([index])
@@ -149,6 +154,7 @@ def tensor_images(
     image_size: int | None = None,
     padding: int = 4,
     flip: bool = True,
+    channels_last: bool = False,
 ) -> TensorImages:
     """`dataset` (what `data.image_data` returns) as a `TensorImages` on `device`.
 
@@ -181,7 +187,7 @@ def tensor_images(
         images = ((x - low) / span * 255).round().to(torch.uint8)
         # x = low + span * u, with u = images / 255, is (u - mean) / std for these:
         mean, std = (-low / span).flatten().tolist(), (1 / span).flatten().tolist()
-    return TensorImages(images.to(device), labels.to(device), mean, std, padding, flip)
+    return TensorImages(images.to(device), labels.to(device), mean, std, padding, flip, channels_last)
 
 
 def tensor_loader(

@@ -15,6 +15,14 @@ optimizer step is batch size x processes.
 
 Data: CIFAR-10 (downloaded into --data-root) when reachable, else the generated
 shapes of resnet_lib.tools.data (offline); --data shapes never touches the network.
+The training images live on the device as one uint8 tensor and are cropped, flipped
+and normalised a batch at a time (resnet_lib.tools.gpu_data); `--pipeline per-image`
+is the older path, one PIL image at a time on the CPU (`tasks.py bench --data` compares them).
+
+On a GPU the run uses notebook 04's lessons: channels_last, the library's precision
+policy (bf16 where the GPU has it natively, else fp16 with a loss scaler), cuDNN's
+autotuner; `--deterministic` and `--compile` are options. Before training it times a
+few steps split into data and compute, and every epoch prints its images/s.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import io
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -33,11 +42,19 @@ from torch.utils.data.distributed import DistributedSampler
 
 from resnet_lib.cifar import CIFAR_DEPTHS, cifar_resnet
 from resnet_lib.device import pick_device, seed_everything
+from resnet_lib.precision import training_precision
+from resnet_lib.schedule import SCHEDULES
+from resnet_lib.tools.benchmark.data_bench import step_breakdown
 from resnet_lib.tools.checkpoint import load_checkpoint, unwrap
-from resnet_lib.tools.data import AugmentedDataset, image_data
+from resnet_lib.tools.data import CIFAR10_TRAIN, AugmentedDataset, image_data
+from resnet_lib.tools.gpu_data import tensor_images, tensor_loader
 from resnet_lib.tools.sampler import ResumableSampler
 from resnet_lib.tools.validate import check_one_of
 from resnet_lib.training import train
+
+PAPER_STEPS = 64_000  # the paper's CIFAR-10 run: 64k iterations at batch 128 (Sec. 4.2)
+STEPS_PER_EPOCH = CIFAR10_TRAIN // 128  # 351 at batch 128, incomplete last batches dropped
+PAPER_EPOCHS = round(PAPER_STEPS / STEPS_PER_EPOCH)  # 182 epochs of 351 steps: 63,882 steps
 
 
 def setup_distributed(verbose: bool = False) -> tuple[int, int, torch.device]:
@@ -76,20 +93,73 @@ def cleanup_distributed() -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Costs are per run unless said otherwise; 'GPU only' options change nothing on a CPU.",
+    )
     p.add_argument("--depth", type=int, default=20, choices=CIFAR_DEPTHS)
     p.add_argument("--data", default="auto", choices=("auto", "cifar10", "shapes"))
     p.add_argument("--data-root", default="data")
     p.add_argument("--image-size", type=int, default=32)
     p.add_argument("--n-train", type=int, default=None, help="use only this many training images")
     p.add_argument(
-        "--epochs", type=int, default=164, help="164 epochs of 390 steps (batch 128) = the paper's 64k steps"
+        "--epochs",
+        type=int,
+        default=PAPER_EPOCHS,
+        help=f"default {PAPER_EPOCHS}: with {CIFAR10_TRAIN:,} training images an epoch is "
+        f"{STEPS_PER_EPOCH} steps at batch 128, so {PAPER_EPOCHS} epochs are "
+        f"{PAPER_EPOCHS * STEPS_PER_EPOCH:,} steps, the paper's 64k (or give --max-steps 64000)",
     )
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (tests)")
-    p.add_argument("--batch-size", type=int, default=128, help="per process")
+    p.add_argument(
+        "--max-steps", type=int, default=None, help="stop after this many steps (the schedule fits them)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=128,
+        help="per process: one optimizer step sees batch size x processes images (scale --lr with it, "
+        "and warm up: Goyal et al. 2017)",
+    )
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--schedule", default="step", choices=("step", "cosine", "constant"))
+    p.add_argument("--schedule", default="step", choices=SCHEDULES)
     p.add_argument("--warmup-steps", type=int, default=0)
+    p.add_argument(
+        "--pipeline",
+        default="tensor",
+        choices=("tensor", "per-image"),
+        help="tensor: the images on the device as uint8, augmented a batch at a time (costs "
+        "138 MB of device memory for CIFAR-10); per-image: one PIL image at a time on the CPU, "
+        "12x fewer images/s on 2 busy CPU cores (measured with tasks.py bench --data)",
+    )
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic kernels and cuDNN's autotuner off: the same digits every run, at the cost "
+        "of the autotuner's faster algorithms (GPU only; compare the epoch times of a run with and without it)",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the model: compiling is paid once, in the first steps (and once more at the "
+        "first validation, in eval mode): the first epoch's printed time includes it, later ones not",
+    )
+    p.add_argument(
+        "--no-amp",
+        action="store_true",
+        help="train a GPU in float32 (slower; GPU only, a CPU is fp32 always)",
+    )
+    p.add_argument(
+        "--no-channels-last",
+        action="store_true",
+        help="keep NCHW tensors (GPU only: its tensor-core convolutions prefer channels_last, notebook 04)",
+    )
+    p.add_argument(
+        "--breakdown-steps",
+        type=int,
+        default=10,
+        help="before training, time this many extra steps (on a copy of the model) split into data and "
+        "compute, each part followed by a synchronize (0: skip; costs those steps)",
+    )
     p.add_argument(
         "--stop-at-step",
         type=int,
@@ -105,16 +175,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="folder: every rank saves its final weights as rank<N>.pt (to check they agree)",
     )
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (the epoch lines remain)")
     return p.parse_args(argv)
+
+
+def build_loaders(args: argparse.Namespace, data, rank: int, world_size: int, device: torch.device):
+    """The training loader (resumable, each rank its share) and rank 0's validation loader."""
+    padding, gpu = args.image_size // 8, device.type == "cuda"
+    if args.pipeline == "tensor":
+        last = gpu and not args.no_channels_last
+        train_set = tensor_images(data.train, device, args.image_size, padding, channels_last=last)
+        train_loader = tensor_loader(
+            train_set, args.batch_size, seed=args.seed, rank=rank, world_size=world_size
+        )
+        val_set = tensor_images(data.val, device, args.image_size, padding=0, flip=False, channels_last=last)
+        return train_loader, tensor_loader(val_set, 256, shuffle=False) if rank == 0 else None
+    train_set = AugmentedDataset(data.train, padding=padding)
+    if world_size > 1:
+        sampler = DistributedSampler(
+            train_set, world_size, rank, shuffle=True, seed=args.seed, drop_last=True
+        )
+    else:
+        sampler = torch.utils.data.RandomSampler(
+            train_set, generator=torch.Generator().manual_seed(args.seed)
+        )
+    sampler = ResumableSampler(sampler)  # a resumed run starts at the next batch, reading none again
+    train_loader = DataLoader(train_set, args.batch_size, sampler=sampler, drop_last=True, pin_memory=gpu)
+    return train_loader, DataLoader(data.val, 256, pin_memory=gpu) if rank == 0 else None
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rank, world_size, device = setup_distributed()
     main_process = rank == 0
+    gpu = device.type == "cuda"
     # The same seed on every rank: the same initial weights (DDP also copies rank 0's).
-    seed_everything(args.seed, num_threads=None if device.type == "cuda" else 1)
+    seed_everything(args.seed, num_threads=None if gpu else 1, deterministic=args.deterministic)
+    if gpu and not args.deterministic:
+        torch.backends.cudnn.benchmark = True  # the autotuner: the fastest algorithm per layer shape
     try:
         # Rank 0 first (it may download CIFAR-10), the others after it, silently.
         for turn in range(2 if world_size > 1 else 1):
@@ -134,38 +232,54 @@ def main(argv: list[str] | None = None) -> None:
             if world_size > 1:
                 torch.distributed.barrier()
 
-        train_set = AugmentedDataset(data.train, padding=args.image_size // 8)
-        if world_size > 1:
-            sampler = DistributedSampler(
-                train_set, world_size, rank, shuffle=True, seed=args.seed, drop_last=True
-            )
-        else:
-            sampler = torch.utils.data.RandomSampler(
-                train_set, generator=torch.Generator().manual_seed(args.seed)
-            )
-        sampler = ResumableSampler(sampler)  # a resumed run starts at the next batch, reading none again
-        pin = device.type == "cuda"
-        train_loader = DataLoader(train_set, args.batch_size, sampler=sampler, drop_last=True, pin_memory=pin)
-        val_loader = DataLoader(data.val, 256, pin_memory=pin) if main_process else None
+        train_loader, val_loader = build_loaders(args, data, rank, world_size, device)
 
         model = cifar_resnet(args.depth).to(device)
+        channels_last = gpu and not args.no_channels_last
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if args.compile:
+            model.compile()  # in place: the state_dict's names (and checkpoints) stay the same
         # Then a seed of each rank's own: the random crops and flips come from the global generator,
         # and with one seed for all, every rank would draw the same ones for its different images.
         torch.manual_seed(args.seed + rank)
-        if world_size > 1:
-            model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if pin else None)
         steps = len(train_loader) * args.epochs if args.max_steps is None else args.max_steps
+        steps = min(steps, len(train_loader) * args.epochs)
         if main_process:
             print(
                 f"ResNet-{args.depth} on {data.name}: {world_size} process(es) x batch {args.batch_size}, "
-                f"{len(train_loader)} steps per epoch, {min(steps, len(train_loader) * args.epochs)} steps"
+                f"{len(train_loader)} steps per epoch, {steps} steps"
             )
+            precision = training_precision(device, not args.no_amp)
+            print(
+                f"settings: {device.type}, {precision}, channels_last {'on' if channels_last else 'off'}, "
+                f"cudnn.benchmark {'on' if torch.backends.cudnn.benchmark else 'off'}, deterministic "
+                f"{'on' if args.deterministic else 'off'}, compile {'on' if args.compile else 'off'}, "
+                f"{args.pipeline} pipeline"
+            )
+        if args.breakdown_steps:
+            parts = step_breakdown(model, train_loader, device, args.breakdown_steps, amp=not args.no_amp)
+            if main_process:
+                total = parts["data"] + parts["compute"]
+                print(
+                    f"a step, timed apart ({args.breakdown_steps} steps, each part synchronised): data "
+                    f"{parts['data']:.2f} ms ({parts['data'] / total:.0%}), compute {parts['compute']:.2f} ms"
+                    + (" (the first steps compile)" if args.compile else "")
+                )
+        if world_size > 1:
+            model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if gpu else None)
+
+        clock = [time.perf_counter()]
 
         def report(epoch: int, history: dict) -> None:
+            now, seconds = time.perf_counter(), time.perf_counter() - clock[0]
+            clock[0] = now
             if main_process:
+                images = len(train_loader) * args.batch_size * world_size
                 print(
                     f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.3f}, "
-                    f"val accuracy {history['val_acc'][-1]:.1%}",
+                    f"val accuracy {history['val_acc'][-1]:.1%}, {seconds:.1f} s "
+                    f"({images / seconds:,.0f} training images/s with validation)",
                     flush=True,
                 )
 
@@ -179,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
             warmup_steps=args.warmup_steps,
             max_steps=args.max_steps,
             device=device,
+            amp=not args.no_amp,
             progress=main_process and not args.no_progress,
             desc=f"ResNet-{args.depth}",
             checkpoint=args.checkpoint,
