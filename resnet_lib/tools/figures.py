@@ -1,7 +1,9 @@
-"""Figures for notebook 01: a kernel sliding over an input, drawn cell by cell.
+"""The series' figures, and `figure_problems`, the check that they read well.
 
-Every figure is computed, never hand-placed: the number of windows comes from
-`resnet_lib.arithmetic` (so a figure can never disagree with the formula), and
+Notebook 01's figures show a kernel sliding over an input, drawn cell by cell;
+notebook 05 draws a training run's curves, notebook 06 accuracy against cost.
+Every figure of notebook 01 is computed, never hand-placed: the number of windows
+comes from `resnet_lib.arithmetic` (so a figure can never disagree with the formula), and
 the cells each window reads follow from the window's start and its taps.
 
 Positions are counted in *padded* coordinates: position 0 is the first padding
@@ -22,14 +24,28 @@ Colours (the same in every figure, and in the legend):
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from matplotlib.collections import PatchCollection
+from matplotlib.collections import PatchCollection, PathCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from resnet_lib.arithmetic import conv_output_size, pool_output_size
 from resnet_lib.tools.validate import check_int
 
-__all__ = ["cell_roles", "conv_windows", "draw_conv_1d", "draw_conv_2d", "draw_pool_1d", "pool_windows"]
+__all__ = [
+    "cell_roles",
+    "conv_windows",
+    "draw_accuracy_vs_cost",
+    "draw_conv_1d",
+    "draw_conv_2d",
+    "draw_pool_1d",
+    "draw_training_history",
+    "figure_problems",
+    "pool_windows",
+    "running_mean",
+]
 
 COLORS: dict[str, str] = {
     "input": "#d6e6f5",
@@ -333,4 +349,299 @@ def draw_conv_2d(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
     )
     _add_legend(fig, set(roles) | {"tap"})
     fig.subplots_adjust(bottom=0.8 / height, top=1 - 0.65 / height)
+    return fig
+
+
+# --- Does a figure read well where it is read? ---------------------------------------------
+
+#: A notebook's column is about 900 px wide (GitHub), 1,000 px or more in JupyterLab:
+#: a wider figure is scaled down, and its text with it.
+MAX_WIDTH_PX = 1000
+#: 8 pt at 100 dpi is 11 px; scaled down to a 900 px column, still at least 9 px.
+MIN_FONT_PT = 8.0
+
+
+def _texts(artist: plt.Axes | Figure) -> list[Text]:
+    """The visible, non-empty texts an axes (or a figure, outside its axes) shows."""
+    texts = [c for c in artist.get_children() if isinstance(c, Text)]
+    if isinstance(artist, plt.Axes) and artist.axison:  # ax.axis("off") hides labels and ticks
+        for axis in (artist.xaxis, artist.yaxis):
+            if axis.get_visible():
+                texts += [axis.label, *_tick_labels(axis)]
+    legends = [artist.get_legend()] if isinstance(artist, plt.Axes) else list(artist.legends)
+    for legend in filter(None, legends):
+        texts += [legend.get_title(), *legend.get_texts()]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def _tick_labels(axis) -> list[Text]:
+    """The tick labels drawn: of the ticks inside the view (matplotlib keeps others around)."""
+    low, high = sorted(axis.get_view_interval())
+    ticks = axis.get_major_ticks() + axis.get_minor_ticks()
+    # In the axis' own scale, a tick at `high` may be a rounding error past it.
+    inside = [t for t in ticks if low - 1e-9 * abs(low) <= t.get_loc() <= high + 1e-9 * abs(high)]
+    return [label for t in inside for label in (t.label1, t.label2)]
+
+
+def _marks(ax: plt.Axes, renderer) -> tuple[list[Bbox], list]:
+    """Where an axes' markers are (one box each, in pixels), and its lines (paths in pixels)."""
+    from matplotlib.path import Path
+
+    boxes, paths = [], []
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(line.get_xydata())
+        if line.get_linestyle() not in ("None", "", " ") and len(xy) > 1:
+            paths.append(Path(xy))
+        if line.get_marker() not in ("None", "", " ", None):
+            r = line.get_markersize() * ax.figure.dpi / 72 / 2
+            boxes += [Bbox([[x - r, y - r], [x + r, y + r]]) for x, y in xy]
+    for collection in ax.collections:
+        if isinstance(collection, PathCollection) and collection.get_visible():  # scatter
+            xy = collection.get_offset_transform().transform(collection.get_offsets())
+            sizes = collection.get_sizes()
+            for i, (x, y) in enumerate(xy):
+                r = (sizes[i % len(sizes)] ** 0.5) * ax.figure.dpi / 72 / 2 if len(sizes) else 3
+                boxes.append(Bbox([[x - r, y - r], [x + r, y + r]]))
+    return boxes, paths
+
+
+def _name(text: Text) -> str:
+    return repr(text.get_text().replace("\n", " ")[:40])
+
+
+def figure_problems(
+    fig: Figure, dpi: float | None = None, max_width_px: int = MAX_WIDTH_PX, min_font_pt: float = MIN_FONT_PT
+) -> list[str]:
+    """What makes `fig` hard to read at its stored size; an empty list when nothing does.
+
+    It draws the figure and measures, in pixels at `dpi` (the figure's own when None):
+    the width (as a notebook stores it, cropped to what is drawn); every text's size;
+    two texts of one axes (or of the figure) overlapping; a text placed in a plot
+    (`ax.text`, `ax.annotate`) or a legend on a line or a marker, or reaching out of
+    the axes frame. A notebook cell can end with ``assert not figure_problems(fig)``.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    dpi = fig.dpi if dpi is None else dpi
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    width = (fig.get_tightbbox(renderer).width + 0.2) * dpi  # bbox_inches="tight", 0.1 inch padding
+    if width > max_width_px * 1.02:
+        problems.append(f"the figure is {width:.0f} px wide at {dpi:g} dpi (at most {max_width_px})")
+    groups = [(ax, _texts(ax)) for ax in fig.axes] + [(None, _texts(fig))]
+    for _, texts in groups:
+        for t in texts:
+            if t.get_fontsize() < min_font_pt:
+                problems.append(f"text {_name(t)} is {t.get_fontsize():g} pt (at least {min_font_pt:g})")
+    every = [(t, t.get_window_extent(renderer).shrunk(0.98, 0.9)) for _, texts in groups for t in texts]
+    for ax, texts in groups:
+        # Texts of one legend are laid out by matplotlib and never collide.
+        legend = ax.get_legend() if ax is not None else None
+        own = set(legend.get_texts()) | {legend.get_title()} if legend else set()
+        boxes = [(t, t.get_window_extent(renderer).shrunk(0.98, 0.9)) for t in texts]
+        for i, (a, box_a) in enumerate(boxes):
+            for b, box_b in boxes[i + 1 :]:
+                if not (a in own and b in own) and box_a.overlaps(box_b):
+                    problems.append(f"texts {_name(a)} and {_name(b)} overlap")
+        if ax is None:  # the figure's own texts (a suptitle) against every axes' texts
+            for a, box_a in boxes:
+                problems += [
+                    f"texts {_name(a)} and {_name(b)} overlap"
+                    for b, box_b in every
+                    if b not in texts and box_a.overlaps(box_b)
+                ]
+            continue
+        markers, lines = _marks(ax, renderer)
+        frame = ax.get_window_extent(renderer)
+        placed = [(t, t.get_window_extent(renderer)) for t in ax.texts if t in texts]
+        if legend is not None:
+            placed.append((legend, legend.get_window_extent(renderer)))
+        for t, box in placed:
+            label = "the legend" if t is legend else f"text {_name(t)}"
+            inner = box.shrunk(0.96, 0.9)
+            if any(inner.overlaps(m) for m in markers):
+                problems.append(f"{label} covers a marker")
+            elif any(path.intersects_bbox(inner, filled=False) for path in lines):
+                problems.append(f"{label} crosses a line")
+            if t is not legend and not _inside(box, frame):
+                problems.append(f"{label} reaches out of the axes frame")
+    return problems
+
+
+def _inside(box: Bbox, frame: Bbox, slack: float = 1.0) -> bool:
+    return (
+        box.x0 >= frame.x0 - slack
+        and box.x1 <= frame.x1 + slack
+        and box.y0 >= frame.y0 - slack
+        and box.y1 <= frame.y1 + slack
+    )
+
+
+# --- Notebook 06: accuracy against cost, every ResNet weight set of torchvision ---------------
+
+#: The three families of notebook 06, by the start of torchvision's builder name.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "resnet": ("ResNet", "#c0392b"),
+    "wide": ("Wide ResNet", "#2874a6"),
+    "resnext": ("ResNeXt", "#1e8449"),
+}
+# Where a network's name may go, tried in this order: (which point, offset in points, alignment).
+_LABEL_SPOTS = [
+    ("top", (6, 0), "left", "center"),
+    ("top", (-6, 0), "right", "center"),
+    ("bottom", (6, 0), "left", "center"),
+    ("bottom", (-6, 0), "right", "center"),
+    ("top", (0, 6), "center", "bottom"),
+    ("bottom", (0, -6), "center", "top"),
+    ("top", (6, 8), "left", "bottom"),
+    ("top", (-6, 8), "right", "bottom"),
+    ("bottom", (6, -8), "left", "top"),
+    ("bottom", (-6, -8), "right", "top"),
+]
+
+
+def _place_label(ax: plt.Axes, name: str, points: list[tuple[float, float]], taken: list[Bbox]) -> None:
+    """Write `name` beside its network's points, at the first spot that covers nothing."""
+    renderer = ax.figure.canvas.get_renderer()
+    markers, lines = _marks(ax, renderer)
+    frame = ax.get_window_extent(renderer)
+    ends = {"top": max(points, key=lambda p: p[1]), "bottom": min(points, key=lambda p: p[1])}
+    for end, offset, ha, va in _LABEL_SPOTS:
+        label = ax.annotate(
+            name, ends[end], xytext=offset, textcoords="offset points", ha=ha, va=va, fontsize=8
+        )
+        label.set_in_layout(False)  # inside the axes: the layout need not make room for it
+        box = label.get_window_extent(renderer)
+        inner = box.shrunk(0.96, 0.9)
+        free = (
+            _inside(box, frame)
+            and not any(inner.overlaps(b) for b in taken + markers)
+            and not any(path.intersects_bbox(inner, filled=False) for path in lines)
+        )
+        if free:
+            taken.append(box)
+            return
+        label.remove()
+    raise RuntimeError(f"no free place for the label {name!r}")  # the test draws the real data
+
+
+def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> Figure:
+    """ImageNet top-1 against multiply-adds (top) and parameters (bottom), one point per weight set.
+
+    Args:
+        rows: ``(network, weights, GMACs, M parameters, top-1 %)`` per weight set, e.g.
+            ``("resnet50", "IMAGENET1K_V2", 4.089, 25.56, 80.858)``; a line joins the
+            weight sets of one network, and its name stands beside them.
+
+    Returns:
+        The figure, 960 pixels wide at 100 dpi, both panels labelled.
+    """
+    if not (isinstance(rows, list) and rows and all(isinstance(r, tuple) and len(r) == 5 for r in rows)):
+        raise ValueError(f"rows must be a non-empty list of 5-tuples (network, weights, ...), got {rows!r}")
+    networks = list(dict.fromkeys(r[0] for r in rows))
+    fig, axes = plt.subplots(2, 1, figsize=(9.6, 7.2), layout="constrained")
+    panels = (
+        (axes[0], 2, "multiply-adds per 224x224 image (G), log scale", (1, 2, 4, 8, 16, 32, 64)),
+        (axes[1], 3, "parameters (M), log scale", (5, 10, 20, 40, 80, 160, 320)),
+    )
+    top1 = [r[4] for r in rows]
+    for ax, column, xlabel, ticks in panels:
+        ax.set_xscale("log")  # the costs span more than ten times: a log scale spaces them evenly
+        costs = [r[column] for r in rows]
+        # Room for a name on either side of the points, and above and below them.
+        ax.set_xlim(min(costs) / 1.25, max(costs) * 1.5)
+        ax.set_ylim(min(top1) - 1.2, max(top1) + 1.2)
+        ticks = [t for t in ticks if min(costs) / 1.25 <= t <= max(costs) * 1.5]
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("ImageNet top-1 (%)")
+        for network in networks:
+            color = next(c for prefix, (_, c) in FAMILIES.items() if network.startswith(prefix))
+            points = sorted((r[column], r[4], r[1]) for r in rows if r[0] == network)
+            ax.plot([p[0] for p in points], [p[1] for p in points], color=color, lw=0.8)
+            for x, y, weights in points:
+                marker = "o" if weights.endswith("V1") else "s"
+                ax.plot(x, y, marker, color=color, markersize=6)
+    fig.canvas.draw()  # the layout first: labels are placed in pixels
+    for ax, column, *_ in panels:
+        taken: list[Bbox] = []
+        for network in networks:
+            points = [(r[column], r[4]) for r in rows if r[0] == network]
+            _place_label(ax, network, points, taken)
+    handles = [Line2D([], [], color=c, marker="o", lw=0, label=name) for name, c in FAMILIES.values()]
+    handles += [
+        Line2D([], [], color="grey", marker=marker, lw=0, label=weights)
+        for marker, weights in (("o", "IMAGENET1K_V1"), ("s", "IMAGENET1K_V2"))
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
+    fig.suptitle(
+        "torchvision's ImageNet weights (from their metadata): the same networks, two recipes", fontsize=10
+    )
+    return fig
+
+
+# --- Notebook 05: a training run's curves -----------------------------------------------------
+
+
+def running_mean(values: list[float], window: int) -> list[float]:
+    """Mean of the last `window` values at each step (of fewer at the start)."""
+    check_int("window", window)
+    total, means = 0.0, []
+    for i, value in enumerate(values):
+        total += value - (values[i - window] if i >= window else 0.0)
+        means.append(total / min(i + 1, window))
+    return means
+
+
+def draw_training_history(
+    history: dict, window: int, resumed_at: int | None = None, title: str = ""
+) -> Figure:
+    """The loss per step, and loss and accuracy per epoch, of a `train` history.
+
+    Args:
+        history: `train`'s history: ``step_loss`` per step, and ``train_loss``,
+            ``val_loss``, ``train_acc``, ``val_acc`` per epoch.
+        window: Steps of the running mean drawn over the noisy loss per step.
+        resumed_at: The step at which the run was stopped and resumed, marked if given.
+        title: A title above the three panels.
+
+    Returns:
+        The figure, 960 pixels wide at 100 dpi, with one legend below the panels.
+    """
+    import math
+
+    keys = ("step_loss", "train_loss", "val_loss", "train_acc", "val_acc")
+    if not isinstance(history, dict) or any(k not in history for k in keys):
+        raise ValueError(f"history must be a dict of train's history with {', '.join(keys)}")
+    epochs = range(1, len(history["val_acc"]) + 1)
+    chance = dict(color="grey", lw=0.8)
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.6), layout="constrained")
+    steps = history["step_loss"]
+    axes[0].plot(steps, color="C0", lw=0.6, alpha=0.35, label="training loss of each step")
+    axes[0].plot(running_mean(steps, window), color="C0", label=f"its running mean over {window} steps")
+    if resumed_at is not None:
+        axes[0].axvline(resumed_at, color="grey", ls=":", label="stopped and resumed")
+    axes[0].axhline(math.log(10), **chance, label="chance (loss ln 10, accuracy 0.1)")
+    axes[0].set(xlabel="step", ylabel="cross-entropy", title="loss per step")
+    for ax, kind in ((axes[1], "loss"), (axes[2], "acc")):
+        ax.plot(epochs, history[f"train_{kind}"], "o-", color="C0", label="training (augmented), per epoch")
+        ax.plot(epochs, history[f"val_{kind}"], "s-", color="C1", label="validation, per epoch")
+        ax.set_xticks(list(epochs))
+        ax.set_xlabel("epoch")
+    axes[1].set(ylabel="cross-entropy", title="loss per epoch")
+    axes[2].axhline(0.1, **chance)
+    axes[2].set(ylabel="accuracy", title="accuracy per epoch", ylim=(0, 1))
+    for ax in axes:
+        ax.title.set_fontsize(10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    more, more_labels = axes[1].get_legend_handles_labels()
+    fig.legend(
+        handles + more, labels + more_labels, loc="outside lower center", ncol=3, fontsize=9, frameon=False
+    )
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig

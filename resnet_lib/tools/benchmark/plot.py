@@ -8,20 +8,22 @@ from resnet_lib.tools.benchmark.results import _check_rows
 
 
 def plot_results(rows: Sequence[dict], title: str = ""):
-    """Bar charts of a grid: training and inference images/s (log scale) per depth and mode.
+    """Bar charts of a grid: training and inference images/s per depth and mode.
 
     Bars are resnet_lib, black dots torchvision on the same cell (they should sit on the
-    bars' tops). A third panel shows the fraction of the device's peak when it is known,
-    the achieved TFLOP/s otherwise.
+    bars' tops). A third panel shows the fraction of the device's peak (in per cent) when
+    it is known, the achieved TFLOP/s otherwise. The axes are linear and the bars start at
+    zero, so that their lengths compare; the modes are named as the grid prints them.
 
     Args:
         rows: Rows of `run_grid` or of a results file.
         title: A title above the three panels.
 
     Returns:
-        The matplotlib figure.
+        The matplotlib figure (under 1,000 pixels wide at 100 dpi).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import PercentFormatter, ScalarFormatter
 
     _check_rows(rows)
     if not isinstance(title, str):
@@ -39,10 +41,11 @@ def plot_results(rows: Sequence[dict], title: str = ""):
         else ("train_tflops", "training: achieved TFLOP/s"),
     ]
     width = 0.8 / len(modes)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    # Constrained layout keeps the title, the labels and the legend (below the panels) apart.
+    fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.5), layout="constrained")
     for ax, (key, label) in zip(axes, panels):
         for i, mode in enumerate(modes):
-            for impl, style in (("resnet_lib", "bar"), ("torchvision", "dot")):
+            for impl in ("resnet_lib", "torchvision"):
                 points = [
                     (depths.index(r["depth"]) + (i - (len(modes) - 1) / 2) * width, r[key])
                     for r in rows
@@ -51,16 +54,28 @@ def plot_results(rows: Sequence[dict], title: str = ""):
                 if not points:
                     continue
                 xs, ys = zip(*points)
-                if style == "bar":
+                if impl == "resnet_lib":
                     ax.bar(xs, ys, width=width, color=f"C{i}", label=mode)
                 else:
                     ax.plot(xs, ys, "k.", label="torchvision" if i == 0 else None)
-        ax.set_xticks(range(len(depths)), [f"ResNet-{d}" for d in depths])
-        ax.set_title(label)
-        if key.endswith("img_s"):
-            ax.set_yscale("log")
-    axes[0].legend(fontsize=8)
+        ax.set_xticks(range(len(depths)), [str(d) for d in depths])
+        ax.set_xlabel("ResNet depth")
+        ax.set_title(label, fontsize=10)
+        ax.set_ylim(bottom=0)
+        if key == "train_fraction_of_peak":
+            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        else:
+            ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))  # 40, not 4x10^1
+    handles, labels = axes[0].get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda j: labels[j] == "torchvision")  # the modes first
+    fig.legend(
+        [handles[j] for j in order],
+        [labels[j] for j in order],
+        loc="outside lower center",
+        ncol=len(labels),
+        fontsize=9,
+        frameon=False,
+    )
     if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=10)
     return fig
