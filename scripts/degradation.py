@@ -3,10 +3,13 @@
     python3 tasks.py degradation                      # all arms, 3 seeds, generated data (~40 min)
     python3 tasks.py degradation --data cifar10       # on CIFAR-10, where it can be downloaded
     python3 tasks.py degradation --steps 20 --seeds 1 --out /tmp/try.json   # a quick try
+    python3 tasks.py degradation --controls --seeds 1   # learning rates, warm-up, 4x steps
+    python3 tasks.py degradation --mechanism            # conv weight norms, first 100 steps
 
-What it runs and why: `resnet_lib.tools.degradation`. After a new run, re-execute notebook 02
+It uses a GPU when there is one, the CPU otherwise. What it runs and why:
+`resnet_lib.tools.degradation`. After a new run, re-execute notebook 02
 (``python3 tasks.py execute notebooks/02_residual_blocks.ipynb``): its cells assert the
-conclusions on the stored file, so a result that says otherwise fails there.
+conclusions on the stored files, so a result that says otherwise fails there.
 """
 
 from __future__ import annotations
@@ -14,14 +17,29 @@ from __future__ import annotations
 import argparse
 import time
 
-from resnet_lib.tools.degradation import ARMS, DEGRADATION_FILE, SETTINGS, run_experiment
+from resnet_lib.tools.degradation import (
+    ARMS,
+    CONTROLS,
+    CONTROLS_FILE,
+    DEGRADATION_FILE,
+    MECHANISM_FILE,
+    SETTINGS,
+    measure_mechanism,
+    run_controls,
+    run_experiment,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tasks.py degradation", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", default=str(DEGRADATION_FILE), help="JSON file to write (default: %(default)s)"
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--controls", action="store_true", help=f"run the controls instead: {', '.join(CONTROLS)}"
     )
+    what.add_argument(
+        "--mechanism", action="store_true", help="measure conv weight norms over the first steps instead"
+    )
+    parser.add_argument("--out", default=None, help="JSON file to write (default: the stored one)")
     parser.add_argument(
         "--arms",
         nargs="+",
@@ -31,16 +49,26 @@ def main(argv: list[str] | None = None) -> None:
         help=f"networks to train (default: all of {', '.join(ARMS)})",
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=2, help="runs in parallel (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="CPU runs in parallel (default: %(default)s)")
     parser.add_argument("--data", choices=("shapes", "cifar10"), default=SETTINGS["data"])
     parser.add_argument(
         "--steps", type=int, default=None, help="steps per run (default: 1,600; 64,000 with --data cifar10)"
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.mechanism:
+        out = args.out or str(MECHANISM_FILE)
+        measure_mechanism(out, steps=args.steps or 100)
+        print(f"written to {out} in {time.perf_counter() - start:.0f} s")
+        return
     overrides = {"data": args.data} if args.steps is None else {"data": args.data, "steps": args.steps}
-    result = run_experiment(args.out, tuple(args.arms), args.seeds, args.workers, **overrides)
-    print(f"{len(result['runs'])} runs written to {args.out} in {time.perf_counter() - start:.0f} s")
+    if args.controls:
+        out = args.out or str(CONTROLS_FILE)
+        result = run_controls(out, seeds=args.seeds, **overrides)
+    else:
+        out = args.out or str(DEGRADATION_FILE)
+        result = run_experiment(out, tuple(args.arms), args.seeds, args.workers, **overrides)
+    print(f"{len(result['runs'])} runs written to {out} in {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,15 @@ import torch
 from resnet_lib import PreActBasicBlock, cifar_resnet, count_parameters
 from resnet_lib.tools.degradation import (
     ARMS,
+    CIFAR10_SETTINGS,
     DEGRADATION_FILE,
     SETTINGS,
+    experiment_settings,
     final_values,
     load_degradation,
+    measure_mechanism,
+    run_arm,
+    run_controls,
     run_experiment,
 )
 
@@ -123,7 +128,7 @@ def test_preact_cifar_net_has_the_same_parameters_as_the_original():
     "kwargs, error, message",
     [
         (dict(shortcut=None, preact=True), ValueError, "preact=True needs shortcuts"),
-        (dict(zero_init_residual=True, preact=True), ValueError, "no zero_init_residual"),
+        (dict(zero_init_residual=True, preact=True), ValueError, "zero_init_residual"),
         (dict(preact=1), TypeError, "preact must be True or False"),
     ],
 )
@@ -132,37 +137,90 @@ def test_preact_cifar_net_refuses_what_it_cannot_build(kwargs, error, message):
         cifar_resnet(20, **kwargs)
 
 
-def test_cifar10_runs_at_the_papers_scale(monkeypatch, tmp_path):
-    from resnet_lib.tools import degradation
-
-    seen = []
-    monkeypatch.setattr(
-        degradation,
-        "_run_job",
-        lambda job: seen.append(job[2]) or {"arm": job[0], "seed": job[1], "diverged": "not run"},
-    )
-
-    class SerialPool:  # no processes: just record what each run would be given
-        def __init__(self, workers):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def imap_unordered(self, function, jobs):
-            return map(function, jobs)
-
-    monkeypatch.setattr(
-        degradation.multiprocessing, "get_context", lambda method: type("C", (), {"Pool": SerialPool})
-    )
-    run_experiment(tmp_path / "c.json", arms=("ResNet-20",), seeds=1, workers=1, data="cifar10")
-    assert seen == [degradation.CIFAR10_SETTINGS]
-    assert (seen[0]["image_size"], seen[0]["batch_size"], seen[0]["lr"], seen[0]["steps"]) == (
+def test_cifar10_runs_at_the_papers_scale():
+    settings = experiment_settings(data="cifar10")
+    assert settings == CIFAR10_SETTINGS
+    assert (settings["image_size"], settings["batch_size"], settings["lr"], settings["steps"]) == (
         32,
         128,
         0.1,
         64_000,
     )
+
+
+# ---------------------------------------------------------------- clean error, controls, mechanism
+
+
+def test_every_epoch_records_the_clean_training_error_in_eval_mode():
+    run = run_arm("plain-20", 0, {**SETTINGS, **TINY, "steps": 8}, device="cpu")
+    assert run["step"] == [4, 8]
+    for key in ("clean_train_error", "clean_train_loss", "train_error", "lr"):
+        assert len(run[key]) == 2
+    # 1000 clean images asked for, 128 there: every error is a multiple of 1/128
+    assert all(abs(e * 128 - round(e * 128)) < 1e-3 for e in run["clean_train_error"])
+
+
+@pytest.mark.parametrize("threshold, lrs", [(0.0, [0.01, 0.01]), (1.0, [0.01, SETTINGS["lr"]])])
+def test_the_warm_up_lasts_until_the_clean_error_is_below_its_threshold(threshold, lrs):
+    settings = {**SETTINGS, **TINY, "steps": 8, "schedule": "constant"}
+    run = run_arm("plain-20", 0, settings, warmup=(0.01, threshold), device="cpu")
+    assert run["lr"] == lrs  # the rate of each epoch's last step
+
+
+@pytest.mark.parametrize(
+    "warmup, error", [((0.01,), TypeError), ((0.0, 0.8), ValueError), ("0.01", TypeError)]
+)
+def test_a_bad_warm_up_is_refused(warmup, error):
+    with pytest.raises(error, match="warmup"):
+        run_arm("plain-20", 0, {**SETTINGS, **TINY}, warmup=warmup)
+
+
+def test_the_controls_resume_where_they_stopped(tmp_path):
+    out = tmp_path / "controls.json"
+    names = ("plain-20, lr 0.1", "plain-56, warm-up")
+    first = run_controls(out, names=names[:1], **TINY)
+    assert [r["name"] for r in first["runs"]] == ["plain-20, lr 0.1"]
+    assert first["environment"]["device"].startswith("CPU") or torch.cuda.is_available()
+    stored = json.loads(out.read_text())
+    stored["runs"][0]["marker"] = "kept"  # a run that is not run again keeps what it had
+    out.write_text(json.dumps(stored))
+    second = run_controls(out, names=names, **TINY)
+    assert [r["name"] for r in second["runs"]] == list(names)
+    assert second["runs"][0]["marker"] == "kept" and list(second["controls"][names[1]]["warmup"]) == [
+        0.01,
+        0.8,
+    ]
+    assert json.loads(out.read_text()) == json.loads(json.dumps(second))
+
+
+def test_the_longer_control_runs_four_times_the_steps(tmp_path):
+    run = run_controls(tmp_path / "c.json", names=("plain-56, 4x steps",), **{**TINY, "steps": 1})
+    assert run["runs"][0]["step"][-1] == 4
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(names=("plain-57, lr 0.1",)), ValueError, "name must be one of"),
+        (dict(names="plain-20, lr 0.1"), TypeError, "names must be a tuple"),
+        (dict(seeds=0), ValueError, "seeds must be a positive int"),
+        (dict(stepz=3), ValueError, "unknown settings ['stepz']"),
+    ],
+)
+def test_bad_control_arguments_are_refused(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        run_controls(tmp_path / "x.json", **kwargs)
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_the_mechanism_records_every_3x3_conv_before_each_step(tmp_path):
+    result = measure_mechanism(tmp_path / "m.json", arms=("plain-20",), steps=2)
+    record = result["arms"]["plain-20"]
+    assert len(record["weight_norm"]) == len(record["grad_norm"]) == len(record["loss"]) == 2
+    assert len(record["weight_norm"][0]) == 19  # the stem and 9 blocks of two
+    torch.manual_seed(0)
+    first = cifar_resnet(**ARMS["plain-20"]).conv1.weight.norm().item()
+    assert record["weight_norm"][0][0] == pytest.approx(first, rel=1e-4)  # before any step
+    assert record["weight_norm"][1][0] != record["weight_norm"][0][0]
+    with pytest.raises(ValueError, match="arm must be one of"):
+        measure_mechanism(tmp_path / "m.json", arms=("plain-21",))

@@ -7,11 +7,19 @@ comparison, several seeds per network ("arm"), and stores every epoch's training
 validation error in one JSON file that the notebook plots and asserts on:
 
     python3 tasks.py degradation                    # the stored run (about 40 min, 2 cores)
-    python3 tasks.py degradation --data cifar10     # the same on CIFAR-10, where downloadable
+    python3 tasks.py degradation --controls         # the learning-rate and warm-up controls
+    python3 tasks.py degradation --mechanism        # weight norms over the first steps
 
-A run that long does not fit in a notebook executed in CI, so it runs once, and its
-result ships with the package (`MEASURED_DIR / "degradation.json"`), like the GPU
-measurements.
+It trains on a GPU when there is one (cuDNN's autotuner, channels_last and the library's
+mixed precision, as notebook 04 measures them) and on the CPU otherwise (float32, one
+thread per run, repeatable digits). Runs that long do not fit in a notebook executed in
+CI, so they run once and their results ship with the package (`MEASURED_DIR`), like the
+GPU measurements.
+
+"Training error" has two meanings in the files. ``train_error`` is the running mean over
+an epoch's augmented batches in train mode (what a training loop prints for free);
+``clean_train_error`` is the paper's Fig. 6 quantity: the error on a fixed set of
+`CLEAN_IMAGES` training images, not augmented, in eval mode, at the end of every epoch.
 """
 
 from __future__ import annotations
@@ -25,20 +33,32 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Subset
 
 from resnet_lib.cifar import cifar_resnet
-from resnet_lib.device import MEASURED_DIR, seed_everything
+from resnet_lib.device import MEASURED_DIR, device_description, pick_device, seed_everything
+from resnet_lib.precision import autocast, grad_scaler, training_precision
+from resnet_lib.schedule import lr_at
 from resnet_lib.tools.data import AugmentedDataset, image_data, make_loaders
-from resnet_lib.tools.validate import check_int, check_number, check_one_of, check_path
-from resnet_lib.training import train
+from resnet_lib.tools.validate import check_device, check_int, check_number, check_one_of, check_path
+from resnet_lib.training import evaluate
 
 __all__ = [
     "ARMS",
+    "CLEAN_IMAGES",
+    "CONTROLS",
+    "CONTROLS_FILE",
     "DEGRADATION_FILE",
+    "MECHANISM_FILE",
+    "experiment_settings",
     "SETTINGS",
     "final_values",
     "load_degradation",
+    "measure_mechanism",
     "run_arm",
+    "run_controls",
     "run_experiment",
 ]
 
@@ -72,14 +92,30 @@ SETTINGS: dict[str, Any] = dict(
 )
 
 #: The same on CIFAR-10 at the paper's own scale (Sec. 4.2): 45k/5k images of 32x32, batches of
-#: 128 at lr 0.1, pad 4 and crop, 64,000 steps (hours per run on a GPU; not run for this repository).
+#: 128 at lr 0.1, pad 4 and crop, 64,000 steps. Not run for this repository: no cost or
+#: outcome of it is known here.
 CIFAR10_SETTINGS: dict[str, Any] = {
     **SETTINGS,
     **dict(data="cifar10", image_size=32, n_train=None, n_val=None, batch_size=128, lr=0.1, crop_padding=4),
     "steps": 64_000,
 }
 
+#: The controls a sceptic asks for, each a change to `SETTINGS` for one network: is plain-56's
+#: failure a bad learning rate, a missing warm-up (Sec. 4.2 warms ResNet-110 up at 0.01 until
+#: the training error is below 80 %), or too few steps?
+CONTROLS: dict[str, dict[str, Any]] = {
+    **{f"plain-56, lr {lr}": dict(arm="plain-56", lr=lr) for lr in (0.01, 0.02, 0.05, 0.1)},
+    "plain-56, warm-up": dict(arm="plain-56", lr=0.1, warmup=(0.01, 0.8)),
+    **{f"plain-20, lr {lr}": dict(arm="plain-20", lr=lr) for lr in (0.01, 0.02, 0.05, 0.1)},
+    "plain-56, 4x steps": dict(arm="plain-56", steps_factor=4),
+}
+
+#: How many training images (the first ones, not augmented) the clean training error uses.
+CLEAN_IMAGES = 1000
+
 DEGRADATION_FILE = MEASURED_DIR / "degradation.json"
+CONTROLS_FILE = MEASURED_DIR / "degradation_controls.json"
+MECHANISM_FILE = MEASURED_DIR / "degradation_mechanism.json"
 
 
 def _check_settings(settings: dict[str, Any]) -> None:
@@ -96,49 +132,148 @@ def _check_settings(settings: dict[str, Any]) -> None:
     check_one_of("data", settings["data"], ("shapes", "cifar10"))
 
 
-def run_arm(arm: str, seed: int, settings: dict[str, Any] = SETTINGS) -> dict[str, Any]:
-    """Train one arm with one seed; return its per-epoch training and validation errors.
-
-    The seed sets the initial weights, the order of the batches and the random crops;
-    the data set is the same for every arm and seed.
-    """
-    check_one_of("arm", arm, ARMS)
+def experiment_settings(**overrides: Any) -> dict[str, Any]:
+    """`SETTINGS` (`CIFAR10_SETTINGS` with ``data="cifar10"``) with `overrides`, checked."""
+    unknown = set(overrides) - set(SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(SETTINGS)}")
+    base = CIFAR10_SETTINGS if overrides.get("data") == "cifar10" else SETTINGS
+    settings = {**base, **overrides}
     _check_settings(settings)
-    seed_everything(seed, num_threads=1)  # one thread per run: runs go in parallel instead
+    return settings
+
+
+def _prepare(device: torch.device, seed: int) -> None:
+    """Seeds, and the speed settings: notebook 04's on a GPU, one repeatable thread on a CPU."""
+    if device.type == "cuda":
+        seed_everything(seed, num_threads=None, deterministic=False)
+        torch.backends.cudnn.benchmark = True  # the autotuner: the fastest conv algorithms
+    else:
+        seed_everything(seed, num_threads=1)  # one thread per run: runs go in parallel instead
+
+
+def _to(device: torch.device, x: torch.Tensor) -> torch.Tensor:
+    if device.type == "cuda":  # NHWC: what tensor cores read fastest
+        return x.to(device, non_blocking=True, memory_format=torch.channels_last)
+    return x.to(device)
+
+
+def _loaders(settings: dict[str, Any], seed: int) -> tuple[DataLoader, DataLoader, DataLoader, str]:
     prefer = "shapes" if settings["data"] == "shapes" else "cifar10"
     data = image_data(
         prefer, image_size=settings["image_size"], n_train=settings["n_train"], n_val=settings["n_val"]
     )
     train_set = AugmentedDataset(data.train, padding=settings["crop_padding"])
     train_loader, val_loader = make_loaders(train_set, data.val, settings["batch_size"], seed=seed)
-    model = cifar_resnet(**ARMS[arm])
-    epochs = -(-settings["steps"] // len(train_loader))  # ceil: max_steps ends the last one
-    history = train(
-        model,
-        train_loader,
-        val_loader,
-        epochs=epochs,
+    # The same images for every arm and seed: the first ones, as stored (no crop, no flip).
+    clean = Subset(data.train, range(min(CLEAN_IMAGES, len(data.train))))
+    clean_loader = DataLoader(clean, 2 * settings["batch_size"], shuffle=False)
+    return train_loader, val_loader, clean_loader, data.name
+
+
+def run_arm(
+    arm: str,
+    seed: int,
+    settings: dict[str, Any] = SETTINGS,
+    warmup: tuple[float, float] | None = None,
+    device: torch.device | str | None = None,
+) -> dict[str, Any]:
+    """Train one arm with one seed; return its training and validation errors per epoch.
+
+    The seed sets the initial weights, the order of the batches and the random crops;
+    the data set is the same for every arm and seed. ``warmup=(0.01, 0.8)`` trains at
+    0.01 until the clean training error is below 0.8, then follows the schedule (Sec. 4.2).
+    """
+    check_one_of("arm", arm, ARMS)
+    _check_settings(settings)
+    if warmup is not None:
+        if not (isinstance(warmup, (tuple, list)) and len(warmup) == 2):
+            raise TypeError(f"warmup must be None or (lr, error below which it ends), got {warmup!r}")
+        check_number("warmup lr", warmup[0], strict=True)
+        check_number("warmup error", warmup[1])
+    device = pick_device(verbose=False) if device is None else check_device("device", device)
+    _prepare(device, seed)
+    train_loader, val_loader, clean_loader, data_name = _loaders(settings, seed)
+    model = cifar_resnet(**ARMS[arm]).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    precision = training_precision(device)
+    total = settings["steps"]
+    optimizer = torch.optim.SGD(
+        model.parameters(),
         lr=settings["lr"],
         momentum=settings["momentum"],
         weight_decay=settings["weight_decay"],
-        schedule=settings["schedule"],
-        warmup_steps=settings["warmup_steps"],
-        max_steps=settings["steps"],
-        device="cpu",
-        progress=False,
     )
-    steps = [min((e + 1) * len(train_loader), settings["steps"]) for e in range(len(history["train_acc"]))]
+    scaler = grad_scaler(device, precision)
+    keys = ("step", "lr", "train_error", "train_loss", "clean_train_error", "clean_train_loss")
+    curves: dict[str, list] = {k: [] for k in (*keys, "val_error", "val_loss")}
+    step, first_loss, warming = 0, None, warmup is not None
+    while step < total:
+        model.train()
+        loss_sum, wrong, seen = torch.zeros(()), torch.zeros(()), 0
+        for images, labels in train_loader:
+            images, labels = _to(device, images), labels.to(device)
+            lr = warmup[0] if warming else lr_at(step, total, settings["lr"], settings["schedule"])
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast(device, precision):
+                logits = model(images)
+            loss = F.cross_entropy(logits.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            if first_loss is None:
+                first_loss = loss.item()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"the loss is {loss.item()} at step {step}")
+            loss_sum = loss_sum + loss.detach().cpu() * len(labels)
+            wrong = wrong + (logits.argmax(1) != labels).sum().cpu()
+            seen += len(labels)
+            step += 1
+            if step == total:
+                break
+        clean_loss, clean_acc = evaluate(model, clean_loader, device)
+        val_loss, val_acc = evaluate(model, val_loader, device)
+        for key, value in zip(
+            (*keys, "val_error", "val_loss"),
+            (
+                step,
+                lr,
+                float(wrong) / seen,
+                float(loss_sum) / seen,
+                1 - clean_acc,
+                clean_loss,
+                1 - val_acc,
+                val_loss,
+            ),
+        ):
+            curves[key].append(value if key == "step" else round(value, 5))
+        if warming and 1 - clean_acc < warmup[1]:
+            warming = False  # below the threshold: back to the schedule's rate
+    return {"arm": arm, "seed": seed, "data": data_name, **curves, "first_step_loss": round(first_loss, 5)}
+
+
+def _environment(device: torch.device, workers: int) -> dict[str, str]:
+    if device.type == "cpu":
+        where = f"CPU ({platform.processor() or platform.machine()}, {workers} runs in parallel)"
+    else:
+        where = f"{device_description(device)} ({training_precision(device)}, channels_last)"
     return {
-        "arm": arm,
-        "seed": seed,
-        "data": data.name,
-        "step": steps,
-        "train_error": [round(1 - a, 5) for a in history["train_acc"]],
-        "train_loss": [round(v, 5) for v in history["train_loss"]],
-        "val_error": [round(1 - a, 5) for a in history["val_acc"]],
-        "val_loss": [round(v, 5) for v in history["val_loss"]],
-        "first_step_loss": round(history["step_loss"][0], 5),
+        "device": where,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": datetime.date.today().isoformat(),
     }
+
+
+def _write(out: Path, result: dict[str, Any]) -> None:
+    """Replace `out` in one step, so that an interrupted run never leaves half a file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(json.dumps(result, indent=1) + "\n")
+    os.replace(partial, out)
 
 
 def _run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
@@ -176,34 +311,22 @@ def run_experiment(
         raise TypeError(f"arms must be a tuple of names from ARMS, e.g. ('ResNet-20',), got {arms!r}")
     for arm in arms:
         check_one_of("arm", arm, ARMS)
-    unknown = set(overrides) - set(SETTINGS)
-    if unknown:
-        raise ValueError(f"unknown settings {sorted(unknown)}; allowed: {sorted(SETTINGS)}")
-    base = CIFAR10_SETTINGS if overrides.get("data") == "cifar10" else SETTINGS
-    settings = {**base, **overrides}
-    _check_settings(settings)  # here, before any worker starts
-    result = {
-        "settings": settings,
-        "environment": {
-            "device": f"CPU ({platform.processor() or platform.machine()}, {workers} runs in parallel)",
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "date": datetime.date.today().isoformat(),
-        },
-        "runs": [],
-    }
+    settings = experiment_settings(**overrides)  # here, before any worker starts
+    device = pick_device(verbose=False)
+    if device.type != "cpu":
+        workers = 1  # one GPU: its runs go one after the other, each using all of it
+    result = {"settings": settings, "environment": _environment(device, workers), "runs": []}
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # Seed-major order: if the experiment is stopped early, every arm has the same seeds.
     jobs = [(arm, seed, settings) for seed in range(seeds) for arm in arms]
     # "spawn": a fresh interpreter per worker, with no threads inherited from this one.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for run in pool.imap_unordered(_run_job, jobs):
+    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+    try:
+        runs = pool.imap_unordered(_run_job, jobs) if pool is not None else map(_run_job, jobs)
+        for run in runs:
             result["runs"].append(run)
             result["runs"].sort(key=lambda r: (list(arms).index(r["arm"]), r["seed"]))
-            partial = out.with_name(out.name + ".partial")
-            partial.write_text(json.dumps(result, indent=1) + "\n")
-            os.replace(partial, out)
+            _write(out, result)
             if "diverged" in run:
                 print(f"{run['arm']:>22} seed {run['seed']}: diverged ({run['diverged']})", flush=True)
             else:
@@ -212,6 +335,119 @@ def run_experiment(
                     f"validation error {run['val_error'][-1]:.3f}",
                     flush=True,
                 )
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    return result
+
+
+def run_controls(
+    out: str | os.PathLike = CONTROLS_FILE,
+    names: tuple[str, ...] = tuple(CONTROLS),
+    seeds: int = 1,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Run the `CONTROLS`, one after the other, writing `out` after each run.
+
+    Runs already in `out` (same name and seed, same settings) are kept and not run
+    again: an interrupted experiment resumes where it stopped. Seed-major order.
+    """
+    check_path("out", out)
+    check_int("seeds", seeds)
+    if not isinstance(names, (tuple, list)):
+        raise TypeError(f"names must be a tuple of names from CONTROLS, got {names!r}")
+    for name in names:
+        check_one_of("name", name, CONTROLS)
+    base = experiment_settings(**overrides)
+    out = Path(out)
+    device = pick_device(verbose=False)
+    result = {"settings": base, "environment": _environment(device, 1), "controls": {}, "runs": []}
+    if out.is_file():
+        stored = json.loads(out.read_text())
+        if stored.get("settings") == base:
+            result["runs"] = stored["runs"]
+    for seed in range(seeds):
+        for name in names:
+            if any(r["name"] == name and r["seed"] == seed for r in result["runs"]):
+                continue
+            spec = dict(CONTROLS[name])
+            arm, warmup, factor = spec.pop("arm"), spec.pop("warmup", None), spec.pop("steps_factor", 1)
+            settings = {**base, **spec, "steps": base["steps"] * factor}
+            start = datetime.datetime.now()
+            try:
+                run = run_arm(arm, seed, settings, warmup=warmup, device=device)
+            except FloatingPointError as e:
+                run = {"arm": arm, "seed": seed, "diverged": str(e)}
+            run = {"name": name, **run, "seconds": (datetime.datetime.now() - start).seconds}
+            result["controls"][name] = CONTROLS[name]
+            result["runs"].append(run)
+            _write(out, result)
+            last = run.get("clean_train_error", [float("nan")])[-1]
+            print(f"{name:>20} seed {seed}: clean training error {last:.3f}", flush=True)
+    for run in result["runs"]:
+        result["controls"][run["name"]] = CONTROLS.get(run["name"], {})
+    _write(out, result)
+    return result
+
+
+def _conv_norms(model: nn.Module) -> tuple[list[float], list[float]]:
+    """|w| and |grad w| of every conv, in the order of the forward pass."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    weights = torch.stack([c.weight.detach().norm() for c in convs]).tolist()
+    grads = torch.stack([c.weight.grad.norm() for c in convs]).tolist()
+    return weights, grads
+
+
+def measure_mechanism(
+    out: str | os.PathLike = MECHANISM_FILE,
+    arms: tuple[str, ...] = ("plain-20", "plain-56", "ResNet-56"),
+    steps: int = 60,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Every 3x3 conv's weight norm and gradient norm over the first `steps` steps.
+
+    The stored recipe (`SETTINGS`, its lr, momentum and weight decay), on the CPU in
+    float32. Each conv is followed by BatchNorm, so scaling its weight changes nothing
+    downstream: only its direction matters, and a step of size lr * |grad w| turns it by
+    about lr * |grad w| / |w|, while |grad w| itself shrinks as 1 / |w|. The effective
+    step is therefore lr / |w|**2 (times a gradient that does not depend on |w|).
+    """
+    check_path("out", out)
+    check_int("steps", steps)
+    check_int("seed", seed, minimum=0)
+    for arm in arms:
+        check_one_of("arm", arm, ARMS)
+    result: dict[str, Any] = {"settings": SETTINGS, "steps": steps, "seed": seed, "arms": {}}
+    for arm in arms:
+        _prepare(torch.device("cpu"), seed)
+        train_loader, _, _, _ = _loaders(SETTINGS, seed)
+        model = cifar_resnet(**ARMS[arm])
+        optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=SETTINGS["lr"],
+            momentum=SETTINGS["momentum"],
+            weight_decay=SETTINGS["weight_decay"],
+        )
+        record: dict[str, list] = {"weight_norm": [], "grad_norm": [], "loss": []}
+        model.train()
+        step = 0
+        while step < steps:
+            for images, labels in train_loader:
+                loss = F.cross_entropy(model(images), labels)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                weights, grads = _conv_norms(model)  # before the step: the gradient it uses
+                record["weight_norm"].append([round(w, 5) for w in weights])
+                record["grad_norm"].append([float(f"{g:.5g}") for g in grads])
+                record["loss"].append(round(loss.item(), 5))
+                optimizer.step()
+                step += 1
+                if step == steps:
+                    break
+        result["arms"][arm] = record
+        _write(Path(out), result)
+        print(f"{arm}: {steps} steps measured", flush=True)
     return result
 
 
