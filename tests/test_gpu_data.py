@@ -1,6 +1,7 @@
 """The batched tensor pipeline (resnet_lib.tools.gpu_data): the same crops as the per-image path,
 seeded, resumable; and the data benchmark's command line."""
 
+import json
 import subprocess
 import sys
 
@@ -221,3 +222,15 @@ def test_bench_data_command_prints_both_pipelines_and_the_ratio():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "old (" in result.stdout and "new (" in result.stdout and "ratio new/old:" in result.stdout
+
+
+def test_bench_data_step_writes_both_pipelines_step_split(tmp_path):
+    command = [sys.executable, "-m", "resnet_lib.tools.benchmark.data_bench", "--data", "--device", "cpu"]
+    command += ["--step", "--images", "64", "--batch-size", "8", "--dataset-size", "256"]
+    result = subprocess.run(
+        command + ["--out", str(tmp_path / "d.json")], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    saved = json.loads((tmp_path / "d.json").read_text())
+    assert set(saved["images_per_s"]) == {"old", "new", "ratio"}
+    assert set(saved["step_ms"]) == {"old", "new"} and set(saved["step_ms"]["new"]) == {"data", "compute"}

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,7 +34,7 @@ from resnet_lib.tools.data import CIFAR10_MEAN, CIFAR10_STD, AugmentedDataset
 from resnet_lib.tools.gpu_data import tensor_images, tensor_loader
 from resnet_lib.tools.validate import check_device, check_int
 
-__all__ = ["cifar_like", "compare_pipelines", "main", "pipeline_speed", "step_breakdown"]
+__all__ = ["both_pipelines", "cifar_like", "compare_pipelines", "main", "pipeline_speed", "step_breakdown"]
 
 
 def cifar_like(n: int, seed: int = 0):
@@ -79,6 +81,23 @@ def pipeline_speed(loader: DataLoader, device: torch.device, images: int) -> flo
     return seen / (time.perf_counter() - start)
 
 
+def both_pipelines(
+    device: torch.device, batch_size: int, n: int = 45_000, channels_last: bool = False
+) -> dict[str, DataLoader]:
+    """``{"old": loader, "new": loader}`` over the same `n` CIFAR-sized images (see the module)."""
+    dataset = cifar_like(n)
+    g = torch.Generator().manual_seed(0)
+    old = DataLoader(
+        AugmentedDataset(dataset),
+        batch_size,
+        sampler=RandomSampler(dataset, generator=g),
+        drop_last=True,
+        pin_memory=device.type == "cuda",
+    )
+    new = tensor_loader(tensor_images(dataset, device, channels_last=channels_last), batch_size)
+    return {"old": old, "new": new}
+
+
 def compare_pipelines(
     device: torch.device | str = "cpu", batch_size: int = 128, images: int = 2560, n: int = 45_000
 ) -> dict[str, float]:
@@ -86,13 +105,11 @@ def compare_pipelines(
     device = check_device("device", device)
     check_int("batch_size", batch_size)
     check_int("images", images)
-    dataset = cifar_like(n)
-    g = torch.Generator().manual_seed(0)
-    old = DataLoader(
-        AugmentedDataset(dataset), batch_size, sampler=RandomSampler(dataset, generator=g), drop_last=True
-    )
-    new = tensor_loader(tensor_images(dataset, device), batch_size)
-    result = {"old": pipeline_speed(old, device, images), "new": pipeline_speed(new, device, images * 10)}
+    loaders = both_pipelines(device, batch_size, n)
+    result = {
+        "old": pipeline_speed(loaders["old"], device, images),
+        "new": pipeline_speed(loaders["new"], device, images * 10),
+    }
     result["ratio"] = result["new"] / result["old"]
     return result
 
@@ -153,6 +170,16 @@ def main(argv: list[str] | None = None) -> None:
         "--images", type=int, default=2560, help="images timed for the old pipeline (10x for the new)"
     )
     p.add_argument(
+        "--step",
+        action="store_true",
+        help="also time ResNet-20's training step fed by each pipeline, split into data and compute "
+        "(channels_last and mixed precision on a GPU)",
+    )
+    p.add_argument(
+        "--dataset-size", type=int, default=45_000, help="images in the data set (CIFAR-10's training split)"
+    )
+    p.add_argument("--out", type=Path, default=None, help="also write the numbers to this JSON file")
+    p.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -163,11 +190,40 @@ def main(argv: list[str] | None = None) -> None:
     check_int("threads", args.threads)
     torch.set_num_threads(args.threads)
     device = pick_device(verbose=False) if args.device is None else check_device("device", args.device)
-    r = compare_pipelines(device, args.batch_size, args.images)
+    r = compare_pipelines(device, args.batch_size, args.images, args.dataset_size)
     print(f"device {device}, batch {args.batch_size}, {torch.get_num_threads()} torch thread(s)")
     print(f"old (PIL + AugmentedDataset, num_workers=0): {r['old']:10,.0f} images/s")
     print(f"new (uint8 tensor, batched crops and flips): {r['new']:10,.0f} images/s")
     print(f"ratio new/old: {r['ratio']:.1f}x")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    result = {
+        "device": name,
+        "torch": torch.__version__,
+        "batch_size": args.batch_size,
+        "torch_threads": torch.get_num_threads(),
+    }
+    result["images_per_s"] = {k: round(v, 1) for k, v in r.items()}
+    if args.step:
+        from resnet_lib.cifar import cifar_resnet
+
+        gpu = device.type == "cuda"
+        if gpu:
+            torch.backends.cudnn.benchmark = True
+        model = cifar_resnet(20).to(device)
+        if gpu:
+            model = model.to(memory_format=torch.channels_last)
+        result["step_ms"] = {}
+        for name, loader in both_pipelines(device, args.batch_size, args.dataset_size, gpu).items():
+            parts = step_breakdown(model, loader, device, steps=20)
+            result["step_ms"][name] = {k: round(v, 3) for k, v in parts.items()}
+            share = parts["data"] / (parts["data"] + parts["compute"])
+            print(
+                f"ResNet-20 step with the {name} pipeline: data {parts['data']:.2f} ms ({share:.0%}), "
+                f"compute {parts['compute']:.2f} ms ({training_precision(device)})"
+            )
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
