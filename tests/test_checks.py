@@ -7,10 +7,12 @@ here, and must be rejected with its own message.
 import statistics
 import time
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.models import resnet as tv_resnet
 
 from resnet_lib.blocks import BasicBlock, Bottleneck
 from resnet_lib.checks import EXERCISES, NOT_ANSWERED, check, check_block
@@ -148,6 +150,58 @@ class BottleneckReturnsNone(Bottleneck):
         pass
 
 
+class BasicForgetsReturn(BasicBlock):
+    def forward(self, x):  # the whole block, but no `return`
+        identity = _shortcut(self, x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        self.relu(self.bn2(self.conv2(out)) + identity)
+
+
+class BasicEmpty(BasicBlock):
+    pass
+
+
+class BottleneckEmpty(Bottleneck):
+    pass
+
+
+class BasicSuper(BasicBlock):
+    def forward(self, x):
+        return super().forward(x)
+
+
+class BottleneckSuper(Bottleneck):
+    def forward(self, x):
+        out = super().forward(x)
+        return out
+
+
+class BasicCallsLibrary(BasicBlock):
+    def forward(self, x):
+        return BasicBlock.forward(self, x)
+
+
+class BasicTorchvision(BasicBlock):
+    def forward(self, x):
+        return tv_resnet.BasicBlock.forward(self, x)
+
+
+class BottleneckTorchvision(Bottleneck):
+    def forward(self, x):
+        return tv_resnet.Bottleneck.forward(self, x)
+
+
+class BasicAssigned(BasicBlock):
+    forward = BasicBlock.forward
+
+
+class BasicSuperInTraining(BasicBlock):
+    def forward(self, x):  # its own computation in eval mode, the library's in training
+        if self.training:
+            return super().forward(x)
+        return BasicRight.forward(self, x)
+
+
 class BasicRaises(BasicBlock):
     def forward(self, x):
         return self.conv1(x.flatten())  # a shape error
@@ -201,7 +255,20 @@ WRONG = {
     "detached branch": (BasicDetached, "the gradient of"),
     "BatchNorm on running statistics in training": (BasicEvalBatchNorm, "in train mode the output differs"),
     "not written": (BasicPlaceholder, "Not answered yet"),
-    "returns None": (BottleneckReturnsNone, "Not answered yet"),
+    "returns None": (BottleneckReturnsNone, "forget `return`"),
+    "forgets return": (BasicForgetsReturn, "returned None: did you forget `return`"),
+    "empty subclass (BasicBlock)": (BasicEmpty, "does not define forward, so it runs the BasicBlock.forward"),
+    "empty subclass (Bottleneck)": (BottleneckEmpty, "does not define forward"),
+    "super().forward": (BasicSuper, "calls the library's BasicBlock.forward through super()"),
+    "super().forward (Bottleneck)": (
+        BottleneckSuper,
+        "calls the library's Bottleneck.forward through super()",
+    ),
+    "BasicBlock.forward(self, x)": (BasicCallsLibrary, "calls the library's BasicBlock.forward,"),
+    "torchvision's forward": (BasicTorchvision, "calls torchvision's BasicBlock.forward"),
+    "torchvision's forward (Bottleneck)": (BottleneckTorchvision, "calls torchvision's Bottleneck.forward"),
+    "forward = BasicBlock.forward": (BasicAssigned, "is the library's BasicBlock.forward itself"),
+    "super() in train mode only": (BasicSuperInTraining, "through super()"),
     "raises": (BasicRaises, "your forward raised RuntimeError"),
     "not a block": (nn.Module, "must subclass"),
     "an instance, not a class": (BasicRight(8, 8), "pass your class itself"),
@@ -265,7 +332,10 @@ def right_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
 
 # id -> (right answers, [(typical wrong answer, part of its message)])
 CASES = {
-    "01.1": ([29], [(28, "+ 1 is missing"), (27, "padding is missing"), (29.0, "use //"), ("29", "an int")]),
+    "01.1": (
+        [29, np.int64(29)],
+        [(28, "+ 1 is missing"), (27, "padding is missing"), (29.0, "use //"), ("29", "an int")],
+    ),
     "01.2": ([14], [(18, "ignores the dilation"), (13, "+ 1 is missing"), (12, "not d·k")]),
     "01.3": (
         [right_output_size],
@@ -283,7 +353,7 @@ CASES = {
         ],
     ),
     "01.4": (
-        [(3, 3, 0), (5, 3, 2), (4, 3, 1), (39, 1, 0)],
+        [(3, 3, 0), (5, 3, 2), (4, 3, 1), (39, 1, 0), (np.int64(3), 3, 0)],
         [
             ((1, 3, 0), "never read"),
             ((2, 3, 0), "smaller than the stride"),
@@ -292,12 +362,31 @@ CASES = {
             ((1, 4, 8), "more than (k - 1)/2"),
             ((3, 3), "three ints"),
             ((80, 1, 0), "not a valid convolution"),
+            ((3, 3, 1), "1 of the 57 columns is never read"),
+            ((np.int64(3), np.int64(3), np.int64(1)), "is never read"),
         ],
     ),
-    "01.5": ([5], [(6, "starts in the right padding is dropped"), (4, "padding is missing")]),
+    "01.5": (
+        [(3, 4), (np.int64(3), 4)],
+        [
+            ((4, 4), "starts in the right padding is dropped"),
+            ((3, 3), "the floor for both"),
+            (5, "a tuple of 2 ints"),
+            ((3.0, 4.0), "use //"),
+        ],
+    ),
     "01.6": ([6], [(2, "without dilation"), (12, "total over both sides")]),
     "01.7": ([8], [(7, "7 → 3")]),
-    "01.8": ([(417, 448)], [((448, 479), "floor"), ((416, 448), "exactly 13"), (417, "a tuple of 2 ints")]),
+    "01.8": (
+        [(209, 224)],
+        [
+            ((417, 448), "with its max-pool"),
+            ((224, 239), "with the floor"),
+            ((208, 224), "exactly 13"),
+            ((97, 112), "end as 7"),
+            (209, "a tuple of 2 ints"),
+        ],
+    ),
     "01.9": ([27], [(13, "not (k - 1)"), (16, "do not add kernel sizes"), (37, "before* its own stride")]),
 }
 
@@ -419,20 +508,28 @@ JUDGED = {
             (26_560 + 1000, "the classifier already has its bias"),
             (64 + 3 * 3776 + 3840, "6w biases per block, not 3w"),
             (8_512, "resnet-34's fingerprint"),
+            (26_560.5, "not a whole number: the answer is a count"),
         ],
     ),
     "04.1": (
-        "b",
+        "c",
         [
-            ("a", "it copies nothing"),
-            ("c", "always run in order"),
-            ("d", "reset_peak_memory_stats"),
+            ("a", "4 bytes"),
+            ("b", "printing a line takes microseconds"),
+            ("d", "always run in the order"),
             ("e", "one of"),
+            (3, "one of"),
         ],
     ),
     "04.3": (
-        2.0,
-        [(14.8, "fp32 without tensor cores"), (0.5, "upside down"), (1.9, "close: round"), ("2", "a number")],
+        1.67,
+        [
+            (2.0, "the convolutions' speed-up alone"),
+            (1.8, "averages the speed-ups"),
+            (1.33, "the memory-bound layers gain too"),
+            (1.68, "close: round to 2 decimals"),
+            ("1.67", "a number"),
+        ],
     ),
     "04.4": (
         16_300,
@@ -441,15 +538,42 @@ JUDGED = {
             (32_600, "divides by multiply-adds"),
             (40_700, "that is the whole peak"),
             (163, "fraction x peak"),
+            (16_200, "close: round to the nearest hundred only"),
         ],
     ),
-    "05.1": (390, [(391, "rounding up counts the incomplete last batch")]),
+    "05.1": (
+        183,
+        [
+            (164, "all 50,000 training images"),
+            (165, "all 50,000 training images"),
+            (182, "118 steps short of 64,000"),
+            (183.0, "--epochs is a whole number"),
+        ],
+    ),
     "05.2": (10_245, [(10_240, "the bias is missing"), (2_049_000, "imagenet's fc")]),
     "05.3": (
-        "b",
-        [("a", "not about speed"), ("c", "argument of load_state_dict"), ("d", "one of the letters")],
+        "abef",
+        [
+            ("abcef", "'c': a namespace is an object of a class"),
+            ("abdef", "'d': a whole model is pickled"),
+            ("abefg", "'g': a path is an object"),
+            ("bef", "'a': a state_dict is an (ordered) dict of tensors: it loads"),
+            ("abe", "'f': an optimizer's state_dict"),
+            ("abz", "a string of the letters"),
+            ("", "a string of the letters"),
+            (["a", "b"], "a string of the letters"),
+        ],
     ),
-    "05.4": (97, [(390, "one process alone"), (1560, "the processes share an epoch")]),
+    "05.4": (
+        87,
+        [
+            (351, "one process alone"),
+            (1404, "the processes share an epoch"),
+            (97, "all 50,000 training images"),
+            (88, "counts the incomplete last batch"),
+            (87.5, "not a whole number"),
+        ],
+    ),
     "06.1": (
         1024 * 32 * 9,
         [
@@ -458,11 +582,13 @@ JUDGED = {
         ],
     ),
     "05.6": (
-        (16, 390),
+        (16, 351),
         [
-            ((128, 48), "each step trains on 8 x 128 images"),
-            ((16, 48), "as many steps as the paper's"),
-            ((16, 3125), "each one sees an eighth"),
+            ((128, 43), "each step trains on 8 x 128 images"),
+            ((16, 43), "as many steps as the paper's"),
+            ((16, 2812), "each one sees an eighth"),
+            ((16, 352), "the batch is right, but that rounds up"),
+            ((16, 390), "all 50,000 training images"),
         ],
     ),
 }
@@ -498,6 +624,141 @@ def test_design_exercise_03_4(capsys):
         capsys.readouterr()
         assert not check("03.4", wrong)
         assert because in capsys.readouterr().out.lower(), wrong
+
+
+# --- fakes: answers that pretend to be right ----------------------------------------
+
+
+class EqualToAll:
+    """An answer whose == says "equal" to anything (and != "not different")."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+class IntEqualToAll(int):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    def __contains__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+class FloatEqualToAll(float):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    def __lt__(self, other):
+        return True
+
+    def __gt__(self, other):
+        return True
+
+    def __sub__(self, other):
+        return 0.0
+
+    def __abs__(self):
+        return 0.0
+
+    __hash__ = float.__hash__
+
+
+class StrEqualToAll(str):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    def strip(self, *args):
+        return self
+
+    def lower(self):
+        return self
+
+    __hash__ = str.__hash__
+
+
+class TupleEqualToAll(tuple):
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    def __len__(self):
+        return 4
+
+    def __iter__(self):
+        return iter([IntEqualToAll(0)] * 4)
+
+    __hash__ = tuple.__hash__
+
+
+def _returns(value):
+    """A learner's function (of any arguments) that returns `value`."""
+    return lambda *args, **kwargs: value
+
+
+FAKES = {
+    "always equal": EqualToAll(),
+    "int subclass": IntEqualToAll(-7),
+    "float subclass": FloatEqualToAll(-7.5),
+    "str subclass": StrEqualToAll("zz"),
+    "tuple subclass": TupleEqualToAll((-7, -7)),
+    "tuple of always-equal": (EqualToAll(), EqualToAll()),
+    "function returning an always-equal": _returns(EqualToAll()),
+    "function returning an int subclass": _returns(IntEqualToAll(-7)),
+    "function returning a float subclass": _returns(FloatEqualToAll(-7.5)),
+    "empty block subclass": BasicEmpty,
+    "super().forward": BasicSuper,
+    "torchvision's forward": BasicTorchvision,
+}
+
+
+@pytest.mark.parametrize("fake", FAKES)
+def test_every_exercise_refuses_every_fake(fake, capsys):
+    """No judge compares a learner's object with == or `in`: each fake is refused, in one line."""
+    for exercise in sorted(EXERCISES):
+        ok, out = run(capsys, exercise, FAKES[fake])
+        assert ok is False and out.startswith("❌ Not yet") and out.count("\n") == 1, (exercise, out)
+    for block in [FAKES[fake]] if isinstance(FAKES[fake], type) else []:
+        assert check_block(block) is False
+        out = capsys.readouterr().out
+        assert out.startswith("❌ Not yet") and out.count("\n") == 1, out
+
+
+# Hand-written right answers, in the forms a learner might write them.
+HAND_WRITTEN = {
+    "01.1": 29,
+    "01.4": (3, 3, 0),
+    "01.5": (3, 4),
+    "03.3": " layer3 ",
+    "04.1": "C",
+    "04.3": 1.67,
+    "05.1": np.int64(183),
+    "05.3": "a, b, e, f",
+    "05.6": (np.int64(16), 351),
+}
+
+
+@pytest.mark.parametrize("exercise", HAND_WRITTEN)
+def test_hand_written_right_answers_pass(exercise, capsys):
+    ok, out = run(capsys, exercise, HAND_WRITTEN[exercise])
+    assert ok and out.startswith("✅ Correct"), out
 
 
 # --- 04.2: the learner's timer ------------------------------------------------------
@@ -589,6 +850,33 @@ def timer_without_warmup(fn, sync, warmup=3, repeats=10):
     return right_timer(fn, sync, 0, repeats)
 
 
+def timer_with_min(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return min(seconds)
+
+
+def timer_in_milliseconds(fn, sync, warmup=3, repeats=10):
+    return right_timer(fn, sync, warmup, repeats) * 1e3
+
+
+def timer_hard_coded(fn, sync, warmup=3, repeats=10):
+    right_timer(fn, sync, warmup, repeats)  # every call and sync as it should be
+    return 0.034  # the fake device's median, written in
+
+
+def timer_returning_an_always_equal_float(fn, sync, warmup=3, repeats=10):
+    right = right_timer(fn, sync, warmup, repeats)
+    return FloatEqualToAll(right * 3)
+
+
 def timer_not_written(fn, sync, warmup=3, repeats=10):
     raise NotImplementedError
 
@@ -602,6 +890,10 @@ WRONG_TIMERS = {
     timer_averaging_the_warmup: "averages over the warm-up calls",
     timer_without_warmup: "with no warm-up",
     timer_not_written: "Not answered yet: write the function",
+    timer_with_min: "the fastest call (the minimum)",
+    timer_in_milliseconds: "that is milliseconds; return seconds",
+    timer_hard_coded: "time each call on its own",
+    timer_returning_an_always_equal_float: "❌ Not yet: your timer returned",
     lambda fn, sync, warmup, repeats: None: "returned None",
     0.02: "pass your function itself",
 }
@@ -719,6 +1011,20 @@ def step_without_backward(model, optimizer, images, labels):
     return loss.item()
 
 
+def step_stepping_twice(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.step()
+    return loss.item()
+
+
+def step_returning_an_always_equal_float(model, optimizer, images, labels):
+    return FloatEqualToAll(right_step(model, optimizer, images, labels) + 1)
+
+
 def step_not_written(model, optimizer, images, labels):
     raise NotImplementedError
 
@@ -733,6 +1039,8 @@ WRONG_STEPS = {
     step_on_probabilities: "on the logits",
     step_without_backward: "call loss.backward()",
     step_not_written: "Not answered yet: write the function",
+    step_stepping_twice: "optimizer.step() ran 4 times in 2 calls",
+    step_returning_an_always_equal_float: "your step's first loss is",
 }
 
 

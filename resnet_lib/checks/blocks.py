@@ -8,10 +8,11 @@ is worked out in `block_mistakes`.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from resnet_lib.checks.block_mistakes import IN_PLACE, IN_PLACE_AUTOGRAD, explain, record_calls, why_failed
-from resnet_lib.checks.core import NOT_WRITTEN
+from resnet_lib.checks.core import NOT_WRITTEN, one_line
 from resnet_lib.proofs import randomise_batchnorm
 
 
@@ -26,10 +27,77 @@ def check_block(learner_cls: type, seed: int = 0) -> bool:
         try:
             return _check_block(learner_cls, seed)
         except Exception as e:  # the learner's code can fail anywhere: report, never raise
-            print(f"❌ Not yet: checking your block failed with {type(e).__name__}: {e}")
+            print(one_line(f"❌ Not yet: checking your block failed with {type(e).__name__}: {e}"))
             return False
         finally:
             torch.set_num_threads(threads)
+
+
+def _say(text: str) -> None:
+    """Print one line of the check's verdict (an error's message can span many lines)."""
+    print(one_line(text))
+
+
+def _reference_forwards() -> dict[Any, str]:
+    """The code of every block forward a learner might call instead of writing one."""
+    from torchvision.models import resnet as tv
+
+    from resnet_lib.blocks import BasicBlock, Bottleneck
+
+    return {
+        BasicBlock.forward.__code__: "the library's BasicBlock.forward",
+        Bottleneck.forward.__code__: "the library's Bottleneck.forward",
+        tv.BasicBlock.forward.__code__: "torchvision's BasicBlock.forward",
+        tv.Bottleneck.forward.__code__: "torchvision's Bottleneck.forward",
+    }
+
+
+class Borrowed:
+    """Watches one call of a learner's forward for a call of a library or torchvision forward.
+
+    It only observes (with `sys.setprofile`, restored afterwards): the learner's code
+    runs as written.
+    """
+
+    def __init__(self) -> None:
+        self.forwards = _reference_forwards()
+        self.found: str | None = None
+
+    def __enter__(self) -> Borrowed:
+        self.previous = sys.getprofile()
+        sys.setprofile(self._watch)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.setprofile(self.previous)
+
+    def _watch(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and self.found is None and frame.f_code in self.forwards:
+            self.found = self.forwards[frame.f_code]
+
+
+def _not_own_forward(learner_cls: type, reference: type) -> str | None:
+    """Why `learner_cls` has no forward of its own, or None when it has one."""
+    forward = learner_cls.__dict__.get("forward")
+    name = learner_cls.__name__
+    if forward is None:
+        return (
+            f"{name} does not define forward, so it runs the {reference.__name__}.forward it inherits: "
+            "write your own forward in the class"
+        )
+    code = getattr(forward, "__code__", None)
+    if code in _reference_forwards():
+        return f"{name}.forward is {_reference_forwards()[code]} itself: write your own forward"
+    return None
+
+
+def _borrowed(learner_cls: type, found: str) -> str:
+    forward = learner_cls.__dict__["forward"]
+    how = " through super()" if "super" in getattr(getattr(forward, "__code__", None), "co_names", ()) else ""
+    return (
+        f"your forward calls {found}{how}, so the check would test that one, not yours: "
+        "compute the block yourself, with self.conv1, self.bn1, self.relu ... and self.downsample"
+    )
 
 
 def _check_block(learner_cls: type, seed: int = 0) -> bool:
@@ -47,8 +115,12 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
     2. in train mode (batch statistics): the output and the updated running statistics;
     3. a backward pass: the gradients of the input and of every parameter.
 
+    Only a ``forward`` that the learner's class defines itself, and that does not call
+    the library's or torchvision's block forward (directly or through ``super()``),
+    can pass: the check would otherwise test that forward, not the learner's.
+
     It prints one line: correct, not answered yet (``forward`` raises
-    NotImplementedError or returns None), or the first mistake explained.
+    NotImplementedError), or the first mistake explained.
 
     Returns:
         True when the learner's block computes what the library's does.
@@ -63,13 +135,17 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
         (c for c in getattr(learner_cls, "__mro__", ())[1:] if c in (BasicBlock, Bottleneck)), None
     )
     if not isinstance(learner_cls, type):
-        print(
+        _say(
             f"❌ Not yet: pass your class itself (a {type(learner_cls).__name__} instance was given); "
             "it must subclass BasicBlock or Bottleneck."
         )
         return False
     if reference is None:
-        print(f"❌ Not yet: {learner_cls.__name__} must subclass BasicBlock or Bottleneck.")
+        _say(f"❌ Not yet: {learner_cls.__name__} must subclass BasicBlock or Bottleneck.")
+        return False
+    why = _not_own_forward(learner_cls, reference)
+    if why:
+        _say(f"❌ Not yet: {why}.")
         return False
     # (what, in_channels, channels, stride, shortcut): the first two keep notebook 02's wording.
     if reference is BasicBlock:
@@ -108,12 +184,12 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
             mine.load_state_dict(ref.state_dict())
             mine.eval()
         except Exception as e:
-            print(f"❌ Not yet: building your block failed with {type(e).__name__}: {e}")
+            _say(f"❌ Not yet: building your block failed with {type(e).__name__}: {e}")
             return False
         for name, m in ref.named_modules():
             theirs = dict(mine.named_modules()).get(name)
             if isinstance(m, nn.Conv2d) and isinstance(theirs, nn.Conv2d) and theirs.stride != m.stride:
-                print(
+                _say(
                     f"❌ Not yet: on {what}, your {name} has stride {theirs.stride[0]} where the library's has "
                     f"{m.stride[0]}: the block's stride sits in "
                     f"{'conv2, the 3x3' if reference is Bottleneck else 'conv1'} (and the shortcut)."
@@ -127,30 +203,35 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
             x_mine = x.clone()
             calls = record_calls(mine)
             try:
-                out = mine(x_mine)
+                with Borrowed() as borrowed:
+                    out = mine(x_mine)
             except NotImplementedError:
-                print(NOT_WRITTEN)
+                _say(NOT_WRITTEN)
                 return False
             except Exception as e:
-                print(
+                _say(
                     f"❌ Not yet: on {what}, your forward raised {type(e).__name__}: {e}.{why_failed(e, calls, mine)}"
                 )
                 return False
             finally:
                 calls.remove()
+            if borrowed.found:
+                _say(f"❌ Not yet: {_borrowed(learner_cls, borrowed.found)}.")
+                return False
             if out is None:
-                print(
-                    NOT_WRITTEN if what == cases[0][0] else f"❌ Not yet: on {what}, forward returned None."
+                _say(
+                    f"❌ Not yet: on {what}, your forward returned None: did you forget `return` "
+                    "(return the block's output)?"
                 )
                 return False
             if not isinstance(out, torch.Tensor):
-                print(f"❌ Not yet: forward must return a tensor, it returned a {type(out).__name__}.")
+                _say(f"❌ Not yet: forward must return a tensor, it returned a {type(out).__name__}.")
                 return False
             if not torch.equal(x_mine, x):
-                print(f"❌ Not yet: on {what}, {IN_PLACE}.")
+                _say(f"❌ Not yet: on {what}, {IN_PLACE}.")
                 return False
             if out.shape != expected.shape:
-                print(
+                _say(
                     f"❌ Not yet: on {what}, an input of shape {tuple(x.shape)} gave {tuple(out.shape)}, "
                     f"expected {tuple(expected.shape)}. Run every conv/bn pair in order, and the "
                     "shortcut through self.downsample when there is one."
@@ -167,7 +248,7 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
                 if why is None:
                     error = (out - expected).abs().max().item()
                     why = f"the output differs from the library block's by up to {error:.3g}: check the order conv -> bn -> relu"
-                print(f"❌ Not yet: on {what}, {why}.")
+                _say(f"❌ Not yet: on {what}, {why}.")
                 return False
 
         # 2. Train mode, with gradients: BatchNorm on batch statistics, then backward.
@@ -178,18 +259,22 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
         expected = ref(leaf_ref.clone())  # a non-leaf input, like a layer's output in a network
         x_mine = leaf_mine.clone()
         try:
-            out = mine(x_mine)
+            with Borrowed() as borrowed:
+                out = mine(x_mine)
         except Exception as e:
-            print(f"❌ Not yet: on {what}, in train mode your forward raised {type(e).__name__}: {e}.")
+            _say(f"❌ Not yet: on {what}, in train mode your forward raised {type(e).__name__}: {e}.")
+            return False
+        if borrowed.found:
+            _say(f"❌ Not yet: {_borrowed(learner_cls, borrowed.found)}.")
             return False
         if not torch.equal(x_mine.detach(), x):
-            print(f"❌ Not yet: on {what}, in train mode {IN_PLACE}.")
+            _say(f"❌ Not yet: on {what}, in train mode {IN_PLACE}.")
             return False
         if not isinstance(out, torch.Tensor) or out.shape != expected.shape:
-            print(f"❌ Not yet: on {what}, in train mode forward returned something else than in eval mode.")
+            _say(f"❌ Not yet: on {what}, in train mode forward returned something else than in eval mode.")
             return False
         if not torch.allclose(out.detach(), expected.detach(), atol=1e-8, rtol=1e-6):
-            print(
+            _say(
                 f"❌ Not yet: on {what}, in train mode the output differs from the library block's (eval mode "
                 "agreed): call every BatchNorm as a module, self.bnN(...), once, so that it normalises with "
                 "the batch's statistics in training."
@@ -197,14 +282,14 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
             return False
         for (name, buf), theirs in zip(ref.named_buffers(), mine.buffers()):
             if not torch.allclose(buf, theirs):
-                print(
+                _say(
                     f"❌ Not yet: on {what}, in train mode {name} was updated differently: call each BatchNorm once."
                 )
                 return False
         grad_out = torch.randn(expected.shape, generator=g, dtype=torch.float64)
         expected.backward(grad_out)
         if not out.requires_grad:
-            print(
+            _say(
                 f"❌ Not yet: on {what}, your output has no gradient: do not use torch.no_grad(), .detach() "
                 "or .data in forward."
             )
@@ -213,21 +298,21 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
             out.backward(grad_out)
         except RuntimeError as e:
             if "inplace" in str(e):
-                print(f"❌ Not yet: on {what}, {IN_PLACE_AUTOGRAD}.")
+                _say(f"❌ Not yet: on {what}, {IN_PLACE_AUTOGRAD}.")
             else:
-                print(f"❌ Not yet: on {what}, the backward pass failed with {type(e).__name__}: {e}")
+                _say(f"❌ Not yet: on {what}, the backward pass failed with {type(e).__name__}: {e}")
             return False
         grads = [("the input", leaf_ref.grad, leaf_mine.grad)] + [
             (name, p.grad, q.grad) for (name, p), q in zip(ref.named_parameters(), mine.parameters())
         ]
         for name, theirs, yours in grads:
             if yours is None or not torch.allclose(theirs, yours, atol=1e-8, rtol=1e-6):
-                print(
+                _say(
                     f"❌ Not yet: on {what}, the gradient of {name} differs from the library block's "
                     "(the outputs agreed): do not use .detach(), .data or torch.no_grad() in forward."
                 )
                 return False
-    print(
+    _say(
         f"✅ Correct: your forward computes what {reference.__name__}.forward does, with and without a projection."
     )
     return True

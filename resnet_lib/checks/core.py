@@ -9,6 +9,7 @@ that computes it, and the judge can name the typical mistake behind a wrong answ
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
@@ -24,6 +25,12 @@ _UNSET = object()
 # A judge takes the learner's answer (never None) and says (correct?, message).
 Judge = Callable[[Any], "tuple[bool, str]"]
 EXERCISES: dict[str, Judge] = {}
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """`text` on one line (an error's message can span many), cut at `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _not_answered(answer: Any) -> bool:
@@ -61,7 +68,7 @@ def check(answer: Any, expected: Any = _UNSET, hint: str = "") -> bool:
     if correct:
         print(f"✅ Correct: {expected!r}.")
     else:
-        print(f"❌ Not yet: you answered {answer!r}. {hint}".rstrip())
+        print(one_line(f"❌ Not yet: you answered {answer!r}. {hint}".rstrip()))
     return correct
 
 
@@ -87,7 +94,7 @@ def check_exercise(exercise_id: str, answer: Any) -> bool:
         correct, message = False, NOT_WRITTEN_FUNCTION
     except Exception as e:  # a learner's function can fail in any way: report it, never raise
         correct, message = False, f"❌ Not yet: checking your answer failed with {type(e).__name__}: {e}"
-    print(message)
+    print(one_line(message))
     return correct
 
 
@@ -99,16 +106,79 @@ def is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
+# Answers are turned into plain built-in values before any comparison: an object of the
+# learner's (or a subclass of int, str or tuple) could define == to say "equal" to anything.
+
+
+def as_int(value: Any) -> int | None:
+    """`value` as a plain int (an int, a numpy integer...), or None; never a bool."""
+    if not is_int(value):
+        return None
+    try:
+        number = operator.index(value)
+    except Exception:  # an Integral that is no integer after all
+        return None
+    return int.__index__(number) if isinstance(number, int) else None
+
+
+def as_float(value: Any) -> float | None:
+    """`value` as a plain float (any real number but a bool), or None."""
+    if not isinstance(value, Real) or isinstance(value, bool):
+        return None
+    if isinstance(value, Integral):
+        number = as_int(value)
+        return None if number is None else float(number)
+    try:
+        number = float(value)
+    except Exception:
+        return None
+    return float.__float__(number) if isinstance(number, float) else None
+
+
+def as_str(value: Any) -> str | None:
+    """`value` as a plain str, or None."""
+    return str.__str__(value) if isinstance(value, str) else None
+
+
+def as_ints(value: Any) -> tuple[int, ...] | None:
+    """A tuple of plain ints, from a tuple of ints, or None."""
+    if not isinstance(value, tuple):
+        return None
+    items = [as_int(v) for v in tuple.__iter__(value)]
+    return None if any(v is None for v in items) else tuple(items)
+
+
 def _explained(answer: Any, right: Any, mistakes: list[tuple[Any, str]], hint: str) -> str:
-    """The messages of every typical mistake that gives `answer`, or else `hint`."""
+    """The messages of every typical mistake that gives `answer`, or else `hint`.
+
+    `answer` and `right` are plain values (see `as_int`); so is every mistake's value.
+    """
     why = [message for wrong, message in mistakes if wrong == answer and wrong != right]
     if not why:
         return hint
     return " Or: ".join(w[0].upper() + w[1:] + "." for w in why)
 
 
+# What a float answer to a question about sizes is told: the formula's floor.
+SIZES = "sizes are whole numbers: use // (floor division)"
+
+
+def _plain(value: Any) -> Any:
+    """An int, a float, or a tuple of them as plain built-in values; None for anything else."""
+    if isinstance(value, tuple):
+        items = [_plain(v) for v in tuple.__iter__(value)]
+        return None if any(v is None or isinstance(v, tuple) for v in items) else tuple(items)
+    number = as_int(value)
+    if number is not None:
+        return number
+    return as_float(value)
+
+
 def judge_value(
-    expected: Callable[[], Any], hint: str, mistakes: Callable[[], list[tuple[Any, str]]] = list
+    expected: Callable[[], Any],
+    hint: str,
+    mistakes: Callable[[], list[tuple[Any, str]]] = list,
+    whole: str = "the answer is a count, a whole number: answer an int",
 ) -> Judge:
     """A judge for an answer that is one int or a tuple of ints.
 
@@ -117,35 +187,37 @@ def judge_value(
         hint: Shown for a wrong answer that no known mistake explains.
         mistakes: Computes ``(wrong answer, what it means)`` pairs for typical mistakes;
             a wrong answer that several explain gets all their messages.
+        whole: What a float answer is told, in the words of the exercise (`SIZES` for
+            an output size).
     """
 
     def judge(answer: Any) -> tuple[bool, str]:
         right = expected()
-        ints = (answer,) if not isinstance(answer, tuple) else answer
-        shape_ok = isinstance(answer, tuple) == isinstance(right, tuple) and len(ints) == len(
-            (right,) if not isinstance(right, tuple) else right
-        )
-        if not shape_ok or not all(is_int(a) or isinstance(a, float) for a in ints):
-            kind = f"a tuple of {len(right)} ints" if isinstance(right, tuple) else "an int"
+        plain = _plain(answer)
+        size = len(right) if isinstance(right, tuple) else None
+        kind = f"a tuple of {size} ints" if size else "an int"
+        if plain is None or isinstance(plain, tuple) != bool(size) or (size and len(plain) != size):
             return False, f"❌ Not yet: the answer is {kind}; you gave {answer!r} ({type(answer).__name__})."
-        if any(isinstance(a, float) for a in ints):
-            if not all(float(a).is_integer() for a in ints):
-                return (
-                    False,
-                    f"❌ Not yet: you answered {answer!r}, which is not a whole number: where does the floor (//) go?",
-                )
-            if tuple(int(a) for a in ints) == (right if isinstance(right, tuple) else (right,)):
-                return (
-                    False,
-                    f"❌ Not yet: {answer!r} has a float in it; sizes are whole numbers: use // (floor division).",
-                )
-        answer = tuple(int(a) for a in ints) if isinstance(answer, tuple) else int(answer)
-        if answer == right:
+        numbers = plain if size else (plain,)
+        if any(isinstance(a, float) for a in numbers):
+            if not all(a.is_integer() for a in numbers):
+                return False, f"❌ Not yet: you answered {answer!r}, which is not a whole number: {whole}."
+            which = "has a float in it" if size else "is a float"
+            return False, f"❌ Not yet: {answer!r} {which}: {whole}."
+        if plain == right:
             return True, f"✅ Correct: {right!r}."
-        text = _explained(answer, right, mistakes(), hint)
-        return False, f"❌ Not yet: you answered {answer!r}. {text}".rstrip()
+        text = _explained(plain, right, [(_plain(w), m) for w, m in mistakes()], hint)
+        return False, f"❌ Not yet: you answered {plain!r}. {text}".rstrip()
 
     return judge
+
+
+def _rounding(digits: int) -> str:
+    """How `round(x, digits)` is said: "to 2 decimals", "to the nearest hundred"."""
+    if digits > 0:
+        return f"to {digits} decimal{'s' if digits > 1 else ''}"
+    names = {0: "the nearest whole number", -1: "the nearest ten", -2: "the nearest hundred"}
+    return names.get(digits, f"the nearest multiple of {10**-digits:,}").join(["to ", ""])
 
 
 def judge_number(
@@ -161,26 +233,27 @@ def judge_number(
 
     Args:
         expected: Computes the exact right answer (with the library).
-        digits: The number of decimals the exercise asks for.
+        digits: The number of decimals the exercise asks for (-2: to the nearest hundred).
         hint: Shown for a wrong answer that no known mistake explains.
         mistakes: Computes ``(wrong value, what it means)`` pairs, before rounding.
     """
 
     def judge(answer: Any) -> tuple[bool, str]:
-        if not isinstance(answer, Real) or isinstance(answer, bool):
+        value = as_float(answer)
+        if value is None:
             return (
                 False,
                 f"❌ Not yet: the answer is a number; you gave {answer!r} ({type(answer).__name__}).",
             )
         right = round(expected(), digits)
         right = int(right) if digits <= 0 else right  # 16300, not 16300.0
-        if round(answer, digits) == right:
+        if round(value, digits) == right:
             return True, f"✅ Correct: {right!r}."
-        wrongs = [(round(value, digits), message) for value, message in mistakes()]
-        text = _explained(round(answer, digits), right, wrongs, hint)
-        if text == hint and abs(answer - right) <= 1.5 * 10**-digits:
-            text = f"Close: round to {digits} decimal(s) only at the end, and check the last digit."
-        return False, f"❌ Not yet: you answered {answer!r}. {text}".rstrip()
+        wrongs = [(round(wrong, digits), message) for wrong, message in mistakes()]
+        text = _explained(round(value, digits), right, wrongs, hint)
+        if text == hint and abs(value - right) <= 1.5 * 10**-digits:
+            text = f"Close: round {_rounding(digits)} only at the end, and check the last digit."
+        return False, f"❌ Not yet: you answered {value!r}. {text}".rstrip()
 
     return judge
 
@@ -189,7 +262,8 @@ def judge_choice(right: str, why_wrong: dict[str, str]) -> Judge:
     """A judge for a multiple-choice answer (one letter), with a reason for each wrong letter."""
 
     def judge(answer: Any) -> tuple[bool, str]:
-        letter = answer.strip().lower() if isinstance(answer, str) else answer
+        text = as_str(answer)
+        letter = None if text is None else text.strip().lower()
         if letter == right:
             return True, f"✅ Correct: {right!r}."
         if letter in why_wrong:
@@ -197,6 +271,39 @@ def judge_choice(right: str, why_wrong: dict[str, str]) -> Judge:
         return (
             False,
             f"❌ Not yet: answer with one of the letters {sorted([right, *why_wrong])}; you gave {answer!r}.",
+        )
+
+    return judge
+
+
+def judge_letters(right: Callable[[], set[str]], why: dict[str, tuple[str, str]], letters: str) -> Judge:
+    """A judge for "which of these ...?": a string of the letters the learner picks.
+
+    Args:
+        right: Computes the set of right letters (with the library or torch itself).
+        why: For each letter, what to say when it is (wrongly) picked and when it is
+            (wrongly) left out.
+        letters: Every letter on offer, such as ``"abcdef"``.
+    """
+
+    def judge(answer: Any) -> tuple[bool, str]:
+        text = as_str(answer)
+        picked = None if text is None else {c for c in text.lower() if c.isalnum()}
+        if picked is None or not picked or not picked <= set(letters):
+            return False, (
+                f"❌ Not yet: answer a string of the letters you pick out of {letters!r}, such as "
+                f"{letters[0] + letters[-1]!r}; you gave {answer!r}."
+            )
+        want = right()
+        if picked == want:
+            return True, f"✅ Correct: {''.join(sorted(want))!r}."
+        wrong = sorted(picked - want)
+        missed = sorted(want - picked)
+        first = wrong[0] if wrong else missed[0]
+        reason = why[first][0] if wrong else why[first][1]
+        count = len(wrong) + len(missed)
+        return False, (
+            f"❌ Not yet: {count} letter{'s are' if count > 1 else ' is'} wrong. {first!r}: {reason}."
         )
 
     return judge

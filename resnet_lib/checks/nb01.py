@@ -12,7 +12,15 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, NOT_WRITTEN_FUNCTION, is_int, judge_value
+from resnet_lib.checks.core import (
+    EXERCISES,
+    NOT_WRITTEN_FUNCTION,
+    SIZES,
+    as_float,
+    as_int,
+    as_ints,
+    judge_value,
+)
 
 
 def _pool_naive_ceil(size: int, kernel_size: int, stride: int, padding: int) -> int:
@@ -29,19 +37,40 @@ def _halvings_to_one(size: int) -> int:
     return steps
 
 
-def _resnet50_final_size(size: int) -> int:
-    """Side of ResNet-50's last map: the stem and the three stride-2 3x3 convs of stages 2-4."""
+def _resnet50_final_size(size: int, pool: bool = True, rounding: str = "torch") -> int:
+    """Side of ResNet-50's last map: the stem (with or without its max-pool) and the three
+    stride-2 3x3 convs of stages 2-4. ``rounding="floor"`` halves with the floor instead."""
     from resnet_lib.arithmetic import conv_output_size, pool_output_size
 
-    size = pool_output_size(conv_output_size(size, 7, 2, 3), 3, 2, 1)
+    if rounding == "floor":
+        return size // 2 ** (4 + pool)
+    size = conv_output_size(size, 7, 2, 3)
+    if pool:
+        size = pool_output_size(size, 3, 2, 1)
     for _ in range(3):
         size = conv_output_size(size, 3, 2, 1)
     return size
 
 
-def _inputs_ending_as(final: int) -> tuple[int, int]:
-    sizes = [i for i in range(1, 40 * final) if _resnet50_final_size(i) == final]
+def _inputs_ending_as(final: int, pool: bool = True, rounding: str = "torch") -> tuple[int, int]:
+    sizes = [i for i in range(1, 40 * final) if _resnet50_final_size(i, pool, rounding) == final]
     return sizes[0], sizes[-1]
+
+
+# Exercise 01.5: a pooling layer with ceil_mode=True, and two input widths: on one of them
+# ceil_mode keeps a window the floor would drop, on the other it drops the one rounding up adds.
+CEIL_POOL, CEIL_SIZES = (3, 3, 1), (8, 9)  # (kernel, stride, padding)
+
+
+def _ceil_widths(rule: str = "torch") -> tuple[int, int]:
+    from resnet_lib.arithmetic import pool_output_size
+
+    k, s, p = CEIL_POOL
+    if rule == "floor":
+        return tuple(pool_output_size(i, k, s, p) for i in CEIL_SIZES)
+    if rule == "rounded up":
+        return tuple(_pool_naive_ceil(i, k, s, p) for i in CEIL_SIZES)
+    return tuple(pool_output_size(i, k, s, p, ceil_mode=True) for i in CEIL_SIZES)
 
 
 # ResNet-18's stem and first block's two 3x3 convs, as (kernel, stride, padding, dilation).
@@ -84,11 +113,13 @@ def _judge_design(answer: Any) -> tuple[bool, str]:
     from resnet_lib.arithmetic import conv_output_size
 
     size, wanted = DESIGN_SIZES
-    if not (isinstance(answer, tuple) and len(answer) == 3 and all(is_int(a) for a in answer)):
+    ints = as_ints(answer)
+    if ints is None or len(ints) != 3:
         return (
             False,
             f"❌ Not yet: answer a tuple of three ints (kernel_size, stride, padding); you gave {answer!r}.",
         )
+    answer = ints
     k, s, p = answer
     if k < 1 or s < 1 or p < 0:
         return (
@@ -115,7 +146,8 @@ def _judge_design(answer: Any) -> tuple[bool, str]:
         )
         return (
             False,
-            f"❌ Not yet: {answer!r} gives {wanted}, but {unread} of the {size} columns are never read: {why}.",
+            f"❌ Not yet: {answer!r} gives {wanted}, but {unread} of the {size} columns "
+            f"{'is' if unread == 1 else 'are'} never read: {why}.",
         )
     return (
         True,
@@ -194,11 +226,12 @@ def _judge_output_size(fn: Any) -> tuple[bool, str]:
             return False, f"❌ Not yet: {call} raised {type(e).__name__}: {e}"
         if got is None:
             return False, f"❌ Not yet: {call} returned None: return the size."
-        if isinstance(got, float) and got.is_integer() and int(got) == right:
+        number = as_float(got) if isinstance(got, float) else None
+        if number is not None and number.is_integer() and int(number) == right:
             return False, f"❌ Not yet: {call} returned the float {got!r}: use // so the size is an int."
-        if not is_int(got):
+        if as_int(got) is None:
             return False, f"❌ Not yet: {call} returned {got!r} ({type(got).__name__}); a size is an int."
-        results.append((call, int(got), right))
+        results.append((call, as_int(got), right))
     wrong = [(call, got, right) for call, got, right in results if got != right]
     if not wrong:
         return True, f"✅ Correct: your output_size agrees with torch on all {len(results)} configurations."
@@ -217,7 +250,7 @@ def _judge_output_size(fn: Any) -> tuple[bool, str]:
 
 def register() -> None:
     """Put notebook 01's judges into `EXERCISES`."""
-    from resnet_lib.arithmetic import conv_output_size, pool_output_size, same_padding
+    from resnet_lib.arithmetic import conv_output_size, same_padding
 
     plus_one = "the + 1 is missing: it counts the first position of the kernel"
     EXERCISES["01.1"] = judge_value(
@@ -228,6 +261,7 @@ def register() -> None:
             ((57 + 2 - 5) // 2 + 1, "there are p zeros on each side: add 2p"),
             ((57 - 5) // 2 + 1, "the padding is missing: the kernel slides over i + 2p cells"),
         ],
+        whole=SIZES,
     )
     EXERCISES["01.2"] = judge_value(
         lambda: conv_output_size(20, 3, dilation=3),
@@ -237,20 +271,26 @@ def register() -> None:
             (conv_output_size(20, 3, dilation=3) - 1, plus_one),
             (20 - 3 * 3 + 1, "a dilated kernel spans d(k - 1) + 1 cells, not d·k"),
         ],
+        whole=SIZES,
     )
     EXERCISES["01.3"] = _judge_output_size
     EXERCISES["01.4"] = _judge_design
     EXERCISES["01.5"] = judge_value(
-        lambda: pool_output_size(9, 2, stride=2, padding=1, ceil_mode=True),
-        "Round up, then check where the last window would start: inside the input, or in the right padding?",
+        _ceil_widths,
+        "For each width: round up, then find where the last window would start: inside the input "
+        "(kept) or in the right padding (dropped)?",
         lambda: [
             (
-                _pool_naive_ceil(9, 2, 2, 1),
-                f"rounding up gives {_pool_naive_ceil(9, 2, 2, 1)}, but where would that last window start? "
-                "A window that starts in the right padding is dropped",
+                _ceil_widths("floor"),
+                "that is the floor for both: ceil_mode=True keeps a last window that only partly fits",
             ),
-            ((9 - 2) // 2 + 1, "the padding is missing: the window slides over i + 2p cells"),
+            (
+                _ceil_widths("rounded up"),
+                "that rounds up both: where would the last window start on 8 cells? A window that "
+                "starts in the right padding is dropped",
+            ),
         ],
+        whole=SIZES,
     )
     EXERCISES["01.6"] = judge_value(
         lambda: same_padding(5, dilation=3),
@@ -262,6 +302,7 @@ def register() -> None:
             ),
             (2 * same_padding(5, dilation=3), "that is the total over both sides: p is added on each side"),
         ],
+        whole="a padding is a whole number of cells: use // (floor division)",
     )
     EXERCISES["01.7"] = judge_value(
         lambda: _halvings_to_one(224),
@@ -271,12 +312,24 @@ def register() -> None:
         ],
     )
     EXERCISES["01.8"] = judge_value(
-        lambda: _inputs_ending_as(14),
-        "Each halving rounds up, so the final size is ceil(i / 32).",
+        lambda: _inputs_ending_as(14, pool=False),
+        "Count the layers that still halve the size without the pool; each rounds up.",
         lambda: [
-            ((14 * 32, 15 * 32 - 1), "those end as 14 with the floor, floor(i / 32); the layers round up"),
-            ((13 * 32, 14 * 32), f"{13 * 32} = 13 · 32 gives exactly 13"),
+            (_inputs_ending_as(14), "that is ResNet-50 with its max-pool: without it, one halving fewer"),
+            (
+                _inputs_ending_as(14, pool=False, rounding="floor"),
+                "those end as 14 with the floor; every halving here rounds up (ceil)",
+            ),
+            (
+                (13 * 16, 14 * 16),
+                f"{13 * 16} = 13 · 16 gives exactly 13",
+            ),
+            (
+                _inputs_ending_as(7, pool=False),
+                "those end as 7; the question asks for a 14 x 14 map",
+            ),
         ],
+        whole=SIZES,
     )
     EXERCISES["01.9"] = judge_value(
         _rf_exercise,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, is_int, judge_value
+from resnet_lib.checks.core import EXERCISES, as_ints, as_str, judge_value
 
 # Exercise 03.4: at least this deep, at most this many parameters, each stage at least ResNet-50's.
 DESIGN_DEPTH, DESIGN_BUDGET = 101, 35_000_000
@@ -49,11 +49,13 @@ def _judge_design(answer: Any) -> tuple[bool, str]:
     from resnet_lib.inspection import count_parameters
     from resnet_lib.models import RESNET_CONFIGS, ResNet
 
-    if not (isinstance(answer, tuple) and len(answer) == 4 and all(is_int(n) for n in answer)):
+    ints = as_ints(answer)
+    if ints is None or len(ints) != 4:
         return (
             False,
             f"❌ Not yet: answer the blocks of the four stages, a tuple of four ints; you gave {answer!r}.",
         )
+    answer = ints
     least = RESNET_CONFIGS[50][1]
     if any(n < m for n, m in zip(answer, least)):
         return False, f"❌ Not yet: every stage needs at least ResNet-50's blocks {least}; you gave {answer}."
@@ -96,8 +98,10 @@ def _judge_stage(answer: Any) -> tuple[bool, str]:
     names = [f"layer{i}" for i in range(1, 5)]
     counts = {name: count_parameters(getattr(model, name)) for name in names}
     right = max(counts, key=counts.get)
-    if answer not in names:
+    text = as_str(answer)
+    if text is None or text.strip() not in names:
         return False, f"❌ Not yet: answer one of the names {names}; you gave {answer!r}."
+    answer = text.strip()
     if answer == right:
         return (
             True,

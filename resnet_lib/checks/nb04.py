@@ -15,15 +15,21 @@ import statistics
 import time
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, judge_choice, judge_number
+from resnet_lib.checks.core import EXERCISES, as_float, judge_choice, judge_number
 
 H100 = "NVIDIA H100 80GB HBM3"  # what torch.cuda.get_device_name() says on an H100 SXM
 # Exercise 04.4: the fraction of the bf16 peak that a ResNet-50 training run should reach.
 TARGET_FRACTION = 0.4
 
-# The fake workload of 04.2: slow warm-up calls, then fast calls with one slow outlier.
-WARMUP, REPEATS = 2, 6
-WARMUP_SECONDS, FAST_SECONDS, OUTLIER_SECONDS = 0.25, 0.02, 0.2
+# The fake workload of 04.2: slow warm-up calls, then timed calls of different lengths with
+# one slow outlier, so that the median, the mean and the fastest call all differ. The check
+# runs it twice, the second time with every call SLOWER times longer, so that a timer that
+# returns a fixed number cannot pass.
+WARMUP = 2
+WARMUP_SECONDS = 0.15
+TIMED_SECONDS = (0.03, 0.012, 0.045, 0.2, 0.024, 0.034, 0.04)
+REPEATS = len(TIMED_SECONDS)
+SLOWER = 1.6
 
 
 class FakeDevice:
@@ -50,10 +56,8 @@ class FakeDevice:
         self.queued = 0.0
 
 
-def _fake_costs() -> list[float]:
-    timed = [FAST_SECONDS] * REPEATS
-    timed[REPEATS // 2] = OUTLIER_SECONDS  # one slow call among the timed ones
-    return [WARMUP_SECONDS] * WARMUP + timed
+def _fake_costs(scale: float = 1.0) -> list[float]:
+    return [scale * c for c in [WARMUP_SECONDS] * WARMUP + list(TIMED_SECONDS)]
 
 
 def _wrong_statistics(costs: list[float]) -> list[tuple[float, str]]:
@@ -61,6 +65,7 @@ def _wrong_statistics(costs: list[float]) -> list[tuple[float, str]]:
     timed = costs[WARMUP:]
     return [
         (statistics.mean(timed), "that is the mean: the one slow call drags it up; return the median"),
+        (min(timed), "that is the fastest call (the minimum); the exercise asks for the median"),
         (statistics.mean(costs), "that averages over the warm-up calls too: time only the calls after them"),
         (sum(costs) / REPEATS, "that counts the warm-up calls' time: start the clock after them"),
         (
@@ -70,14 +75,15 @@ def _wrong_statistics(costs: list[float]) -> list[tuple[float, str]]:
     ]
 
 
-def _judge_fake(time_it: Any) -> tuple[bool, str]:
-    costs = _fake_costs()
+def _judge_fake(time_it: Any, scale: float = 1.0) -> tuple[bool, str]:
+    costs = _fake_costs(scale)
     device = FakeDevice(costs)
-    seconds = time_it(device.run, device.sync, WARMUP, REPEATS)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+    returned = time_it(device.run, device.sync, WARMUP, REPEATS)
+    seconds = as_float(returned)
+    if seconds is None:
         return (
             False,
-            f"❌ Not yet: return the median time in seconds, a float; your timer returned {seconds!r}.",
+            f"❌ Not yet: return the median time in seconds, a float; your timer returned {returned!r}.",
         )
     calls = len(device.queued_at_call)
     if calls == REPEATS:
@@ -92,21 +98,27 @@ def _judge_fake(time_it: Any) -> tuple[bool, str]:
         )
     if device.syncs == 0:
         return False, (
-            f"❌ Not yet: your timer never calls sync, so it measured only the queueing ({seconds * 1e3:.2f} ms): "
+            f"❌ Not yet: your timer never calls sync, so it measured only the queueing ({seconds:.2g} s): "
             "call sync() before starting and before stopping the clock."
         )
     right = statistics.median(costs[WARMUP:])
+    for factor, unit in ((1e3, "milliseconds"), (1e6, "microseconds"), (1e9, "nanoseconds")):
+        if 0.5 * factor * right < seconds < 2 * factor * right:
+            return False, (
+                f"❌ Not yet: your timer returned {seconds:.4g} for calls of about {right:.3f} s: "
+                f"that is {unit}; return seconds (time.perf_counter() counts seconds)."
+            )
     if seconds < right / 2:
+        for value, why in _wrong_statistics(costs):
+            if abs(seconds - value) < 0.15 * value:
+                return False, f"❌ Not yet: your timer returned {seconds:.4f} s, not {right:.4f} s: {why}."
         return False, (
-            f"❌ Not yet: your timer returned {seconds * 1e3:.2f} ms for work of {right * 1e3:.0f} ms: "
+            f"❌ Not yet: your timer returned {seconds:.4f} s for work of {right:.4f} s: "
             "the clock stopped before the work was done: call sync() first, then read the clock."
         )
     for value, why in _wrong_statistics(costs):
-        if abs(seconds - value) < 0.15 * value and abs(seconds - right) > 0.5 * right:
-            return (
-                False,
-                f"❌ Not yet: your timer returned {seconds * 1e3:.0f} ms, not {right * 1e3:.0f} ms: {why}.",
-            )
+        if abs(seconds - value) < 0.15 * value and abs(seconds - right) > 0.3 * right:
+            return False, f"❌ Not yet: your timer returned {seconds:.4f} s, not {right:.4f} s: {why}."
     late = [i for i, queued in enumerate(device.queued_at_call[WARMUP:]) if queued > 0]
     if late and late[0] == 0:
         return False, (
@@ -118,10 +130,10 @@ def _judge_fake(time_it: Any) -> tuple[bool, str]:
             False,
             "❌ Not yet: a timed call's work was still queued: call sync() before you stop the clock.",
         )
-    if not right * 0.75 < seconds < right * 1.75:  # sleeping can overrun a little on a busy machine
-        return (
-            False,
-            f"❌ Not yet: your timer returned {seconds * 1e3:.1f} ms for calls of {right * 1e3:.0f} ms.",
+    if not right * 0.8 < seconds < right * 1.3:  # sleeping can overrun a little on a busy machine
+        return False, (
+            f"❌ Not yet: your timer returned {seconds:.4f} s where the median call takes {right:.4f} s: "
+            "time each call on its own and return the median of those times."
         )
     return True, ""
 
@@ -150,9 +162,10 @@ def _judge_timer(time_it: Any) -> tuple[bool, str]:
             False,
             f"❌ Not yet: pass your function itself (its name, without parentheses), not {time_it!r}.",
         )
-    ok, message = _judge_fake(time_it)
-    if not ok:
-        return ok, message
+    for scale in (1.0, SLOWER):  # a timer must follow the work: a fixed number cannot pass
+        ok, message = _judge_fake(time_it, scale)
+        if not ok:
+            return ok, message
     where = "on a fake device whose work is done only at sync"
     if torch.cuda.is_available():
         ok, message = _judge_on_gpu(time_it)
@@ -185,27 +198,63 @@ def _images_per_second(fraction: float, flops_per_image: float) -> float:
     return fraction * _peak("bf16") * 1e12 / flops_per_image
 
 
+# Exercise 04.3: the time of a tf32 training step, split into convolutions (limited by the
+# tensor cores' peak), memory-bound layers (BatchNorm, ReLU, additions: limited by bytes
+# moved) and the rest (kernel launches, the optimizer, Python), which bf16 does not shrink.
+STEP_SHARES = {"convolutions": 0.5, "memory-bound": 0.3, "rest": 0.2}
+
+
+def _step_parts(memory_gain: bool = True, peak: str = "tf32") -> list[tuple[float, float]]:
+    """(share of the tf32 step's time, largest speed-up bf16 gives it) for each part."""
+    return [
+        (STEP_SHARES["convolutions"], _peak("bf16") / _peak(peak)),
+        (STEP_SHARES["memory-bound"], 2.0 if memory_gain else 1.0),  # 2 bytes a number, not 4
+        (STEP_SHARES["rest"], 1.0),
+    ]
+
+
+def _bf16_step_bound(memory_gain: bool = True, peak: str = "tf32") -> float:
+    """The largest speed-up of the whole step: its old time over the sum of the new ones."""
+    return 1.0 / sum(share / speedup for share, speedup in _step_parts(memory_gain, peak))
+
+
 def register() -> None:
     """Put notebook 04's judges into `EXERCISES`."""
     EXERCISES["04.1"] = judge_choice(
-        "b",
+        "c",
         {
-            "a": "it copies nothing: results stay in GPU memory (.cpu() and .item() copy, and wait as a side effect).",
-            "c": "kernels queued on one stream always run in order, with or without it.",
-            "d": "that is torch.cuda.reset_peak_memory_stats().",
+            "a": "the loss is one number, 4 bytes: copying it takes microseconds. What else must "
+            ".item() do before it can copy the loss?",
+            "b": "printing a line takes microseconds, far less than the 100 ms that appeared.",
+            "d": "kernels queued on one stream always run in the order they were queued, "
+            "with or without .item().",
         },
     )
     EXERCISES["04.2"] = _judge_timer
     EXERCISES["04.3"] = judge_number(
-        lambda: _peak("bf16") / _peak("tf32"),
-        1,
-        "Divide the two peaks of the H100 row in the table above.",
+        _bf16_step_bound,
+        2,
+        "Give each part of the step its new time (its share of the old time divided by its "
+        "speed-up), add them up, and divide the old time by the new one.",
         lambda: [
             (
-                _peak("bf16") / _peak("fp32"),
+                _peak("bf16") / _peak("tf32"),
+                "that is the convolutions' speed-up alone: the parts of the step that do not "
+                "shrink keep their time",
+            ),
+            (
+                sum(share * speedup for share, speedup in _step_parts()),
+                "that averages the speed-ups: add up the new times instead, and divide the old "
+                "time by their sum",
+            ),
+            (
+                _bf16_step_bound(memory_gain=False),
+                "the memory-bound layers gain too: bf16 halves the bytes they read and write",
+            ),
+            (
+                _bf16_step_bound(peak="fp32"),
                 "that compares with fp32 without tensor cores, but fp32 convolutions run as tf32 on them",
             ),
-            (_peak("tf32") / _peak("bf16"), "that is the ratio upside down"),
         ],
     )
     EXERCISES["04.4"] = judge_number(

@@ -10,10 +10,124 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, judge_choice, judge_value
+from resnet_lib.checks.core import EXERCISES, as_float, judge_letters, judge_value
 
-# CIFAR-10's training images, the paper's batch, and the processes of exercises 05.4 and 05.6.
-IMAGES, BATCH, PROCESSES, MORE_PROCESSES = 50_000, 128, 4, 8
+# The paper's batch and steps, and the processes of exercises 05.4 and 05.6.
+BATCH, PAPER_STEPS, PROCESSES, MORE_PROCESSES = 128, 64_000, 4, 8
+
+
+def steps_per_epoch(processes: int, batch_size: int) -> int:
+    """Optimizer steps per epoch of `train_cifar` on CIFAR-10's training split.
+
+    Built as `train_cifar` builds its loader (a DistributedSampler under torchrun, and
+    drop_last), on as many indices as the library's training split holds: no images.
+    """
+    from torch.utils.data import DataLoader, DistributedSampler
+
+    from resnet_lib.tools.data import CIFAR10_TRAIN
+
+    images = range(CIFAR10_TRAIN)
+    sampler = None
+    if processes > 1:
+        sampler = DistributedSampler(images, processes, 0, shuffle=True, drop_last=True)
+    return len(DataLoader(images, batch_size, sampler=sampler, drop_last=True))
+
+
+def _images() -> int:
+    from resnet_lib.tools.data import CIFAR10_TRAIN
+
+    return CIFAR10_TRAIN
+
+
+def _epochs_for(steps: int, per_epoch: int) -> int:
+    return -(-steps // per_epoch)
+
+
+# Exercise 05.3: what torch.load(..., weights_only=True) reads back. Each object is saved
+# and loaded by the check itself; for each letter, what to say when it is picked wrongly
+# and when it is left out wrongly.
+LOADABLE = {
+    "a": (
+        "model.state_dict()",
+        "it loads: an ordered dict of tensors is what weights_only is for",
+        "a state_dict is an (ordered) dict of tensors: it loads",
+    ),
+    "b": (
+        '{"epoch": 3, "lr": 0.1, "history": [2.3, 1.9]}',
+        "it loads: dicts, lists, numbers and strings are plain containers",
+        "dicts, lists, numbers and strings are plain containers: they load",
+    ),
+    "c": (
+        "args, the argparse.Namespace of a training script",
+        "a Namespace is an object of a class (argparse's), so unpickling it would build that class: "
+        "refused. Save vars(args), a dict, instead",
+        "",
+    ),
+    "d": (
+        "the model itself, torch.save(model, path)",
+        "a whole model is pickled as an object of its class (and the file names the class): refused. "
+        "Save model.state_dict()",
+        "",
+    ),
+    "e": (
+        "torch.get_rng_state()",
+        "it loads: a generator's state is a tensor of bytes",
+        "a generator's state is a tensor (of bytes): it loads",
+    ),
+    "f": (
+        "optimizer.state_dict()",
+        "it loads: an optimizer's state_dict is dicts and lists of tensors and numbers",
+        "an optimizer's state_dict holds dicts and lists of tensors and numbers: it loads",
+    ),
+    "g": (
+        'pathlib.Path("runs/last.pt")',
+        "a Path is an object of a class (pathlib's): refused. Save str(path)",
+        "",
+    ),
+}
+
+
+def _saved_objects() -> dict[str, Any]:
+    import argparse
+    import pathlib
+
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(2, 3, 5, 5)).sum().backward()
+    optimizer.step()  # now it has momentum buffers
+    return {
+        "a": model.state_dict(),
+        "b": {"epoch": 3, "lr": 0.1, "history": [2.3, 1.9]},
+        "c": argparse.Namespace(lr=0.1, epochs=30),
+        "d": model,
+        "e": torch.get_rng_state(),
+        "f": optimizer.state_dict(),
+        "g": pathlib.Path("runs/last.pt"),
+    }
+
+
+def _loadable() -> set[str]:
+    """The letters of exercise 05.3 whose object `torch.load(..., weights_only=True)` reads back."""
+    import io
+
+    import torch
+
+    letters = set()
+    with torch.random.fork_rng(devices=[]):
+        objects = _saved_objects()
+    for letter, value in objects.items():
+        buffer = io.BytesIO()
+        torch.save(value, buffer)
+        buffer.seek(0)
+        try:
+            torch.load(buffer, weights_only=True)
+        except Exception:  # refused: an UnpicklingError
+            continue
+        letters.add(letter)
+    return letters
 
 
 def _small_model() -> Any:
@@ -112,6 +226,11 @@ def _judge_train_step(train_step: Any) -> tuple[bool, str]:
                 "❌ Not yet: optimizer.step() runs before loss.backward(), so it applies the previous "
                 "gradients: the order is zero_grad, forward, loss, backward, step."
             )
+    if events.count("step") > len(steps):
+        return False, (
+            f"❌ Not yet: optimizer.step() ran {events.count('step')} times in {len(steps)} calls of "
+            "your train_step: take exactly one optimizer step per call."
+        )
     if "backward(stale)" in events:
         return False, (
             "❌ Not yet: the gradients of the previous step were still there at backward, and "
@@ -121,12 +240,22 @@ def _judge_train_step(train_step: Any) -> tuple[bool, str]:
         return False, (
             "❌ Not yet: return loss.item(), a Python float: the tensor keeps the whole graph of the step in memory."
         )
-    if not all(isinstance(v, float) for v in losses):
-        return False, f"❌ Not yet: return the loss as a float; your step returned {losses[0]!r}."
-    if not all(abs(a - b) < 1e-5 for a, b in zip(losses, right)):
+    values = [as_float(v) if isinstance(v, float) else None for v in losses]
+    if any(v is None for v in values):
+        bad = next(v for v, f in zip(losses, values) if f is None)
+        return False, f"❌ Not yet: return the loss as a float; your step returned {bad!r}."
+    for step, (mine, theirs) in enumerate(zip(values, right), 1):
+        if abs(mine - theirs) < 1e-5:
+            continue
+        if step == 1:
+            return False, (
+                f"❌ Not yet: your step's first loss is {mine:.4f}, the reference's {theirs:.4f}: use "
+                "F.cross_entropy(model(images), labels) on the logits (it applies the softmax itself)."
+            )
         return False, (
-            f"❌ Not yet: your step returned the loss {losses[0]:.4f}, the reference {right[0]:.4f}: "
-            "use F.cross_entropy(model(images), labels) on the logits (it applies the softmax itself)."
+            f"❌ Not yet: the first loss agrees, but the second is {mine:.4f}, the reference's "
+            f"{theirs:.4f}: your first step changed the weights differently; take one optimizer "
+            "step per call, after backward."
         )
     for (name, p), q in zip(model.named_parameters(), reference.parameters()):
         if not torch.allclose(p, q, atol=1e-5):
@@ -146,12 +275,33 @@ def register() -> None:
 
     from resnet_lib.inspection import count_parameters
 
+    one_gpu = lambda: steps_per_epoch(1, BATCH)  # noqa: E731
     EXERCISES["05.1"] = judge_value(
-        lambda: IMAGES // BATCH,
-        "Divide, and mind the last batch: make_loaders drops it when it is incomplete.",
+        lambda: _epochs_for(PAPER_STEPS, one_gpu()),
+        "Count the steps of one epoch first (which images does train_cifar train on, and what "
+        "happens to the last incomplete batch?), then how many epochs reach 64,000 steps.",
         lambda: [
-            (-(-IMAGES // BATCH), "rounding up counts the incomplete last batch, which drop_last=True drops")
+            (
+                round(PAPER_STEPS / (50_000 // BATCH)),
+                "that counts all 50,000 training images: the library trains on its training split "
+                "and keeps the rest for validation",
+            ),
+            (
+                _epochs_for(PAPER_STEPS, 50_000 // BATCH),
+                "that counts all 50,000 training images: the library trains on its training split "
+                "and keeps the rest for validation",
+            ),
+            (
+                PAPER_STEPS // one_gpu(),
+                f"rounding down stops {PAPER_STEPS - PAPER_STEPS // one_gpu() * one_gpu()} steps short "
+                "of 64,000: the last epoch is needed too",
+            ),
+            (
+                _epochs_for(PAPER_STEPS, -(-_images() // BATCH)),
+                "that counts the incomplete last batch, which drop_last=True drops",
+            ),
         ],
+        whole="--epochs is a whole number: answer an int",
     )
     EXERCISES["05.2"] = judge_value(
         lambda: count_parameters(nn.Linear(2048, 5)),
@@ -162,40 +312,57 @@ def register() -> None:
             (5, "that is only the bias"),
         ],
     )
-    EXERCISES["05.3"] = judge_choice(
-        "b",
-        {
-            "a": "weights_only=True loads everything the file holds, the optimizer state too; it is not about speed.",
-            "c": "strict=True is an argument of load_state_dict; torch.load does not touch any model.",
-        },
+    EXERCISES["05.3"] = judge_letters(
+        _loadable, {k: (picked, left) for k, (_, picked, left) in LOADABLE.items()}, "".join(LOADABLE)
     )
     EXERCISES["05.4"] = judge_value(
-        lambda: IMAGES // PROCESSES // BATCH,
-        "Each process gets a quarter of the images per epoch, in batches of 128; all take each step together.",
+        lambda: steps_per_epoch(PROCESSES, BATCH),
+        "Each process gets a quarter of the training images per epoch, in batches of 128; all take "
+        "each step together.",
         lambda: [
-            (IMAGES // BATCH, "that is one process alone: under DDP each process sees only its share"),
+            (one_gpu(), "that is one process alone: under DDP each process sees only its share"),
             (
-                PROCESSES * (IMAGES // BATCH),
+                PROCESSES * one_gpu(),
                 "the processes share an epoch: each step trains on 4 x 128 images",
             ),
+            (
+                50_000 // PROCESSES // BATCH,
+                "that counts all 50,000 training images: the library trains on its training split",
+            ),
+            (
+                -(-_images() // PROCESSES // BATCH),
+                "that counts the incomplete last batch, which drop_last=True drops",
+            ),
         ],
+        whole="steps are whole numbers: answer an int",
     )
     EXERCISES["05.5"] = _judge_train_step
+    small = BATCH // MORE_PROCESSES
     EXERCISES["05.6"] = judge_value(
-        lambda: (BATCH // MORE_PROCESSES, IMAGES // MORE_PROCESSES // (BATCH // MORE_PROCESSES)),
-        "One step trains on every process's batch together: the global batch is their sum.",
+        lambda: (small, steps_per_epoch(MORE_PROCESSES, small)),
+        "--batch-size is per process, and one step trains on every process's batch together.",
         lambda: [
             (
-                (BATCH, IMAGES // MORE_PROCESSES // BATCH),
+                (BATCH, steps_per_epoch(MORE_PROCESSES, BATCH)),
                 f"with --batch-size {BATCH} each step trains on {MORE_PROCESSES} x {BATCH} images, not {BATCH}",
             ),
             (
-                (BATCH // MORE_PROCESSES, IMAGES // MORE_PROCESSES // BATCH),
+                (small, steps_per_epoch(MORE_PROCESSES, BATCH)),
                 "the global batch is the paper's again, so an epoch has as many steps as the paper's",
             ),
             (
-                (BATCH // MORE_PROCESSES, IMAGES // (BATCH // MORE_PROCESSES)),
-                f"that counts all {IMAGES:,} images per process: each one sees an eighth of them",
+                (small, _images() // small),
+                f"that counts all {_images():,} images per process: each one sees an eighth of them",
+            ),
+            (
+                (small, -(-_images() // BATCH)),
+                "the batch is right, but that rounds up: drop_last=True drops the incomplete last batch",
+            ),
+            (
+                (small, 50_000 // BATCH),
+                "the batch is right, but that counts all 50,000 training images: the library trains on "
+                "its training split",
             ),
         ],
+        whole="a batch size and a number of steps are whole numbers: answer ints",
     )

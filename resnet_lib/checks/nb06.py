@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, is_int, judge_value
+from resnet_lib.checks.core import EXERCISES, as_ints, judge_value
 
 
 def _judge_resnext_design(answer: Any) -> tuple[bool, str]:
@@ -12,12 +12,13 @@ def _judge_resnext_design(answer: Any) -> tuple[bool, str]:
     ResNet-50's, whose 3x3 conv has as many weights as ResNet-50's dense one."""
     from resnet_lib.blocks import Bottleneck
 
-    if not (isinstance(answer, tuple) and len(answer) == 2 and all(is_int(a) and a > 0 for a in answer)):
+    ints = as_ints(answer)
+    if ints is None or len(ints) != 2 or min(ints) < 1:
         return (
             False,
             f"❌ Not yet: the answer is a tuple (groups, base_width) of positive ints; you gave {answer!r}.",
         )
-    groups, base_width = answer
+    groups, base_width = answer = ints
     target_width, target_weights = 4 * 64, Bottleneck(256, 64).conv2.weight.numel()
     width = 64 * base_width // 64 * groups
     if width != target_width:
