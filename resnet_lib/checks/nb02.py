@@ -1,11 +1,92 @@
-"""Notebook 02's exercises: the parameters of a basic block and of a projection.
+"""Notebook 02's exercises: parameters of a block and a projection, and the experiment's.
 
-A residual block's own ``forward`` (exercise 2) is checked by `check_block`.
+A residual block's own ``forward`` (exercises 2 and 3) is checked by `check_block`.
+02.5 predicts how a deep ResNet's features grow at initialisation; 02.6 reads the
+stored weight norms of plain-56 (`resnet_lib.tools.degradation.MECHANISM_FILE`).
 """
 
 from __future__ import annotations
 
-from resnet_lib.checks.core import EXERCISES, judge_value
+import json
+import math
+from typing import Any
+
+from resnet_lib.checks.core import EXERCISES, Judge, as_float, judge_value
+
+
+def features_rms(depth: int) -> float:
+    """RMS of the features a new CIFAR ResNet (option A) hands its classifier, on the
+    notebook's probe batch (128 generated images, seed 0, train mode)."""
+    import torch
+
+    from resnet_lib.cifar import cifar_resnet
+    from resnet_lib.device import seed_everything
+    from resnet_lib.tools.shapes import make_shapes
+
+    images = make_shapes(128, 10, image_size=16)[0].tensors[0]
+    seed_everything()
+    model = cifar_resnet(depth, shortcut="A")
+    seen: dict[str, torch.Tensor] = {}
+    hook = model.avgpool.register_forward_hook(lambda m, inputs, out: seen.update(x=inputs[0]))
+    with torch.no_grad():
+        model(images)
+    hook.remove()
+    return seen["x"].pow(2).mean().sqrt().item()
+
+
+def _judge_prediction() -> Judge:
+    """02.5: ResNet-110's feature RMS, from ResNet-56's and the square-root law (12 % allowed)."""
+
+    def judge(answer: Any) -> tuple[bool, str]:
+        value = as_float(answer)
+        if value is None or not math.isfinite(value):
+            return False, f"❌ Not yet: the answer is a number (an RMS); you gave {answer!r}."
+        right, base = features_rms(110), features_rms(56)
+        if abs(value - right) <= 0.12 * right:
+            return True, f"✅ Correct: measured {right:.2f}; the square-root law holds."
+        if abs(value - 2 * base) <= 0.1 * 2 * base:
+            why = "that doubles the RMS with the number of blocks; variances add, so the RMS grows as its square root"
+        elif abs(value - base) <= 0.05 * base:
+            why = "that is ResNet-56's: each block adds its branch's variance, so 27 more blocks add more"
+        elif value < base:
+            why = "the features shrink in that answer; every block adds variance, nothing removes it"
+        else:
+            why = (
+                "count the blocks (3 per 6 layers: 27 in ResNet-56, 54 in ResNet-110) and scale the variance"
+            )
+        return False, f"❌ Not yet: you answered {value!r}: {why}."
+
+    return judge
+
+
+def _effective_step_drop(steps: int = 30) -> float:
+    """By how much lr / |w|**2 of plain-56's first conv fell over its first `steps` steps."""
+    from resnet_lib.tools.degradation import MECHANISM_FILE
+
+    norms = json.loads(MECHANISM_FILE.read_text())["arms"]["plain-56"]["weight_norm"]
+    return (norms[steps][0] / norms[0][0]) ** 2
+
+
+def _judge_diagnosis() -> Judge:
+    """02.6: the fall of the effective step, read off the table (5 % allowed for rounding)."""
+
+    def judge(answer: Any) -> tuple[bool, str]:
+        value = as_float(answer)
+        if value is None or not math.isfinite(value) or value == 0:
+            return False, f"❌ Not yet: the answer is a number (a factor); you gave {answer!r}."
+        right = _effective_step_drop()
+        growth = math.sqrt(right)
+        if abs(value - right) <= 0.05 * right:
+            return True, f"✅ Correct: about {right:,.0f} times smaller."
+        if abs(value - growth) <= 0.05 * growth:
+            why = "that is how much |w| grew; the effective step is lr / |w|**2, so square it"
+        elif abs(value - 1 / right) <= 0.05 / right or abs(value - 1 / growth) <= 0.05 / growth:
+            why = "that is a fraction below 1: the question asks by what factor the step shrank (a number above 1)"
+        else:
+            why = "take |w| after 30 steps over |w| at step 0 for conv 1, then square the ratio"
+        return False, f"❌ Not yet: you answered {value!r}: {why}."
+
+    return judge
 
 
 def register() -> None:
@@ -37,3 +118,5 @@ def register() -> None:
             (256 * 512 + 4 * 512, f"that counts the running statistics too: {bn}"),
         ],
     )
+    EXERCISES["02.5"] = _judge_prediction()
+    EXERCISES["02.6"] = _judge_diagnosis()

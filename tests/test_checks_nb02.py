@@ -1,0 +1,62 @@
+"""Notebook 02's judges of the experiment's exercises (02.5, 02.6): the right answer passes,
+each typical mistake is named, and nothing raises."""
+
+import math
+
+import pytest
+
+from resnet_lib.checks import check
+from resnet_lib.checks.core import EXERCISES
+from resnet_lib.checks.nb02 import features_rms
+
+
+@pytest.fixture(scope="module")
+def rms():
+    return {depth: features_rms(depth) for depth in (20, 56, 110)}
+
+
+def test_the_prediction_passes_the_square_root_law_and_names_the_linear_one(rms, capsys):
+    assert 1.5 < (rms[110] / rms[56]) ** 2 < 2.5  # the law the exercise rests on
+    assert check("02.5", rms[56] * math.sqrt(54 / 27))  # the prediction from ResNet-56 alone
+    assert check("02.5", round(rms[110], 1))
+    capsys.readouterr()
+    for answer, named in (
+        (2 * rms[56], "grows as its square root"),
+        (rms[56], "that is resnet-56's"),
+        (rms[20], "the features shrink"),
+        (20.0, "count the blocks"),
+    ):
+        assert check("02.5", answer) is False
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and named in out.lower(), out
+
+
+def test_the_diagnosis_squares_the_growth(capsys):
+    right = EXERCISES["02.6"]  # the judge itself: its right answer is not on any page
+    ok, message = right(1.0)
+    assert not ok and "square the ratio" in message
+    growths = [v for v in (10.0**k for k in range(1, 6))]
+    passed = [g for g in growths if right(g)[0]]
+    assert passed == []  # no round number passes by luck
+    from resnet_lib.checks.nb02 import _effective_step_drop
+
+    drop = _effective_step_drop()
+    assert drop > 1000  # plain-56's first conv: its step collapsed
+    assert check("02.6", drop) and check("02.6", round(drop, -2))
+    capsys.readouterr()
+    for answer, named in (
+        (math.sqrt(drop), "so square it"),
+        (1 / drop, "a fraction below 1"),
+        (1 / math.sqrt(drop), "a fraction below 1"),
+    ):
+        assert check("02.6", answer) is False
+        out = capsys.readouterr().out
+        assert out.count("\n") == 1 and named in out, out
+
+
+@pytest.mark.parametrize("exercise", ["02.5", "02.6"])
+@pytest.mark.parametrize("answer", ["5", [5.0], float("nan"), True, object()])
+def test_answers_of_the_wrong_type_get_one_line_and_no_exception(exercise, answer, capsys):
+    assert check(exercise, answer) is False
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "Not yet" in out
