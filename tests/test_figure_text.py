@@ -1,6 +1,9 @@
-"""Every figure function of the library, drawn at its stored size, reads well: no text under
-8 pt, no two texts of one axes on each other, no label on a line or a marker, at most about
-1,000 pixels wide (`figure_problems`); and the check itself fails on figures that break each rule."""
+"""Figures and shown code read well where they are read.
+
+Every figure function of the library, drawn at its stored size: no text under 8 pt, no two
+texts of one axes on each other, no label on a line or a marker, at most about 1,000 pixels
+wide (`figure_problems`), and the check itself fails on figures that break each rule.
+show_source: a fenced Python block, and the plain code for nbval."""
 
 import math
 
@@ -171,3 +174,31 @@ def test_running_mean():
     assert running_mean([1.0, 3.0, 5.0, 7.0], 2) == [1.0, 2.0, 4.0, 6.0]
     with pytest.raises(ValueError, match="window"):
         running_mean([1.0], 0)
+
+
+# --- shown code: show_source's two forms ------------------------------------------------
+
+
+def test_show_source_is_a_fenced_python_block_and_plain_text():
+    from resnet_lib.tools.source import show_source
+    from resnet_lib.tools.validate import check_int
+
+    shown = show_source(check_int)
+    markdown = shown._repr_markdown_()
+    assert markdown.startswith("```python\ndef check_int(") and markdown.endswith("\n```")
+    assert repr(shown) == markdown[len("```python\n") : -len("\n```")]  # text/plain: the code
+
+
+def test_a_fence_inside_the_code_does_not_close_the_block():
+    from resnet_lib.tools.source import Source
+
+    def documented():
+        """Example:
+
+        ```
+        documented()
+        ```
+        """
+
+    markdown = Source(documented)._repr_markdown_()
+    assert markdown.startswith("````python\n") and markdown.endswith("\n````")

@@ -10,14 +10,23 @@ __all__ = ["Source", "show_source"]
 
 
 class Source:
-    """Source code of a library object; shown highlighted in Jupyter, plain elsewhere."""
+    """Source code of a library object; shown highlighted in Jupyter, plain elsewhere.
+
+    A notebook stores two forms: Markdown with a fenced Python block, which JupyterLab,
+    Colab and GitHub show as highlighted code, and the plain text, which is what nbval
+    compares (the same text on every run).
+    """
 
     def __init__(self, obj: object) -> None:
         self.text = inspect.getsource(obj).rstrip()
 
     def _repr_markdown_(self) -> str:
-        # Markdown with a fenced block is highlighted by JupyterLab, Colab and GitHub.
-        return f"```python\n{self.text}\n```"
+        # A fence longer than any run of backticks in the code, so a docstring's own
+        # fenced example cannot close the block early.
+        fence = "```"
+        while fence in self.text:
+            fence += "`"
+        return f"{fence}python\n{self.text}\n{fence}"
 
     def __repr__(self) -> str:
         return self.text
