@@ -1,4 +1,4 @@
-"""The GPU targets of notebook 04: datasheet bandwidths, the roofline, published figures."""
+"""Notebook 04's GPU targets: datasheet bandwidths, the roofline, published figures."""
 
 import pytest
 import torch
@@ -21,7 +21,8 @@ A100, H100, H200 = "NVIDIA A100-SXM4-80GB", "NVIDIA H100 80GB HBM3", "NVIDIA H20
 def test_bandwidth_by_name():
     assert peak_bandwidth(H100) == 3.35 and peak_bandwidth(H200) == 4.8
     assert peak_bandwidth("NVIDIA H100 PCIe") == 2.0
-    assert peak_bandwidth(A100) == 2.039 and peak_bandwidth("NVIDIA A100-SXM4-40GB") == 1.555
+    assert peak_bandwidth(A100) == 2.039
+    assert peak_bandwidth("NVIDIA A100-SXM4-40GB") == 1.555
     assert peak_bandwidth("NVIDIA L40S") is None  # "L4" is matched as a whole word only
     with pytest.raises(TypeError, match="device_name"):
         peak_bandwidth(None)
@@ -30,7 +31,8 @@ def test_bandwidth_by_name():
 def test_step_costs_count_the_step_flops_and_leave_the_model_alone():
     model = resnet18()
     ops = step_costs(model, batch_size=2, image_size=64)
-    assert next(model.parameters()).device.type == "cpu"  # a copy went to meta, not the model
+    # A copy went to the meta device, not the model.
+    assert next(model.parameters()).device.type == "cpu"
     from resnet_lib.flops import count_step_flops
 
     # Same FLOPs as the library's count (whose loss is a sum, not a cross-entropy).
@@ -39,9 +41,10 @@ def test_step_costs_count_the_step_flops_and_leave_the_model_alone():
     names = {op.name for op in ops}
     assert {"convolution", "convolution_backward", "native_batch_norm"} <= names
     assert all(op.bytes > 0 for op in ops)
-    # fp32 moves about twice the bytes of bf16 (labels and max-pool indices are integers)
+    # fp32 moves about twice the bytes of bf16 (labels, max-pool indices: integers)
     half = step_costs(resnet18().to(torch.bfloat16), batch_size=2, image_size=64)
-    assert sum(op.bytes for op in ops) / sum(op.bytes for op in half) == pytest.approx(2, rel=0.01)
+    ratio = sum(op.bytes for op in ops) / sum(op.bytes for op in half)
+    assert ratio == pytest.approx(2, rel=0.01)
 
 
 def test_roofline_takes_the_slower_of_compute_and_memory():

@@ -1,4 +1,4 @@
-"""What a ResNet-50 training step should reach on a GPU: published figures, and estimates.
+"""What a ResNet-50 training step should reach on a GPU: published figures, estimates.
 
 NVIDIA publishes single-GPU training throughputs of ResNet-50 v1.5 in PyTorch for the
 A100 and the V100 only (`PUBLISHED`). For the other GPUs of the peak table, an
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
@@ -27,7 +28,7 @@ from resnet_lib.tools.validate import check_int, check_one_of
 
 @dataclass(frozen=True)
 class Published:
-    """One published single-GPU training throughput of ResNet-50 v1.5 (not measured here)."""
+    """One published single-GPU training throughput of ResNet-50 v1.5."""
 
     gpu: str  # what torch.cuda.get_device_name() says on that GPU
     precision: str  # the peak it is held against: "fp16" (mixed), "tf32" or "fp32"
@@ -37,9 +38,10 @@ class Published:
 
 
 #: NVIDIA DeepLearningExamples, PyTorch/Classification/ConvNets/resnet50v1.5/README.md,
-#: "Training performance results" (pytorch-21.03 NGC container, 1 GPU of a DGX A100 80GB
-#: and of a DGX-1 16GB); batch sizes and layouts from ConvNets/configs.yml of the same
-#: repository. Their mixed precision is fp16 with a loss scaler, in NHWC (channels_last).
+#: "Training performance results" (pytorch-21.03 NGC container, 1 GPU of a DGX A100
+#: 80GB and of a DGX-1 16GB); batch sizes and layouts from ConvNets/configs.yml of the
+#: same repository. Their mixed precision is fp16 with a loss scaler, in NHWC.
+#: Published, not measured here.
 PUBLISHED: tuple[Published, ...] = (
     Published("NVIDIA A100-SXM4-80GB", "fp16", 256, True, 2470),
     Published("NVIDIA A100-SXM4-80GB", "tf32", 256, False, 938),
@@ -47,8 +49,16 @@ PUBLISHED: tuple[Published, ...] = (
     Published("Tesla V100-SXM2-16GB", "fp32", 112, False, 367),
 )
 
-#: Operations that move no data: views, and allocations that are written by the next one.
-_NO_TRAFFIC = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "detach", "alias"}
+#: Operations that move no data: allocations (the next operation writes them), aliases.
+_NO_TRAFFIC = {
+    "empty",
+    "empty_like",
+    "empty_strided",
+    "new_empty",
+    "new_empty_strided",
+    "detach",
+    "alias",
+}
 
 
 @dataclass(frozen=True)
@@ -60,8 +70,15 @@ class OpCost:
     bytes: int
 
 
+def _bytes(tensors: list) -> int:
+    # Each tensor counts once, by its size: an in-place operation reads and writes the
+    # same tensor and is counted once, a lower bound.
+    unique = {id(t): t for t in tensors if isinstance(t, torch.Tensor)}
+    return sum(t.numel() * t.element_size() for t in unique.values())
+
+
 class _Recorder(torch.utils._python_dispatch.TorchDispatchMode):
-    """Records every operation that runs, with its FLOPs (PyTorch's own formulas) and bytes."""
+    """Records every operation that runs, with its FLOPs and the bytes it touches."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -73,19 +90,21 @@ class _Recorder(torch.utils._python_dispatch.TorchDispatchMode):
         name = func.overloadpacket.__name__
         if func.is_view or name in _NO_TRAFFIC:
             return out
-        packet = func.overloadpacket
-        flops = flop_registry[packet](*args, **kwargs, out_val=out) if packet in flop_registry else 0
-        # Each tensor read or written counts once, by its size (an in-place op reads and
-        # writes the same tensor: it is counted once, a lower bound).
-        tensors = {id(t): t for t in tree_flatten((args, kwargs, out))[0] if isinstance(t, torch.Tensor)}
-        self.ops.append(OpCost(name, flops, sum(t.numel() * t.element_size() for t in tensors.values())))
+        count = flop_registry.get(func.overloadpacket)  # PyTorch's own FLOP formulas
+        flops = 0 if count is None else count(*args, **kwargs, out_val=out)
+        touched = tree_flatten((args, kwargs, out))[0]
+        self.ops.append(OpCost(name, flops, _bytes(touched)))
         return out
 
 
-def step_costs(model: torch.nn.Module, batch_size: int, image_size: int = 224) -> list[OpCost]:
-    """Every operation of one training step of `model` (forward, cross-entropy, backward).
+def step_costs(
+    model: nn.Module,
+    batch_size: int,
+    image_size: int = 224,
+) -> list[OpCost]:
+    """Every `OpCost` of a training step of `model`: forward, cross-entropy, backward.
 
-    Run on the meta device (shapes only, no time, no memory) on a copy of `model` in
+    Run on the meta device (shapes only, no time, no memory) on a copy of `model`, in
     the dtype of its parameters: build it in bf16 to count 16-bit traffic. `model`
     itself is left as it was.
     """
@@ -100,37 +119,41 @@ def step_costs(model: torch.nn.Module, batch_size: int, image_size: int = 224) -
     return recorder.ops
 
 
-#: Bytes per parameter moved outside the network's operations in a mixed-precision step:
-#: SGD with momentum reads weight, gradient and momentum and writes weight and momentum
-#: (5 x 4 bytes); autocast reads each fp32 weight and writes its 16-bit copy (4 + 2), and
-#: the 16-bit weight gradient is read and written to the fp32 .grad (2 + 4).
+#: Bytes per parameter moved outside the network's operations in a mixed-precision
+#: step: SGD with momentum reads weight, gradient and momentum and writes weight and
+#: momentum (5 x 4 bytes); autocast reads each fp32 weight and writes its 16-bit copy
+#: (4 + 2); the 16-bit weight gradient is read and written to the fp32 .grad (2 + 4).
 OPTIMIZER_BYTES_PER_PARAMETER = 32
 
 
 @dataclass(frozen=True)
 class Roofline:
-    """The fastest a step can run: each operation at the peak FLOP/s or the bandwidth."""
+    """The fastest a step can run: each operation at the peak FLOP/s or bandwidth."""
 
-    seconds: float  # sum over operations of max(compute time, memory time)
-    compute_seconds: float  # all FLOPs at the peak (the bound if nothing were memory-bound)
+    seconds: float  # the sum over operations of max(compute time, memory time)
+    compute_seconds: float  # all FLOPs at the peak
     memory_seconds: float  # all bytes at the bandwidth
-    memory_bound_share: float  # share of `seconds` spent in operations limited by bandwidth
+    memory_bound_share: float  # of `seconds`, in operations limited by bandwidth
 
 
 def roofline(ops: list[OpCost], parameters: int, tflops: float, tbs: float) -> Roofline:
-    """The roofline of a step: `ops` (`step_costs`) on a GPU of `tflops` and `tbs` (TB/s)."""
+    """The roofline of `ops` (`step_costs`) on a GPU of `tflops` TFLOP/s, `tbs` TB/s."""
     flop_s, byte_s = tflops * 1e12, tbs * 1e12
-    times = [
-        (max(op.flops / flop_s, op.bytes / byte_s), op.bytes / byte_s >= op.flops / flop_s) for op in ops
-    ]
+    seconds = memory_bound = 0.0
+    for op in ops:
+        compute, memory = op.flops / flop_s, op.bytes / byte_s
+        seconds += max(compute, memory)  # an operation waits for the slower of the two
+        if memory >= compute:
+            memory_bound += memory
+    # The optimizer and autocast's casts: passes over the weights, little arithmetic.
     optimizer = parameters * OPTIMIZER_BYTES_PER_PARAMETER / byte_s
-    seconds = sum(t for t, _ in times) + optimizer
-    memory = sum(t for t, bound in times if bound) + optimizer
+    seconds += optimizer
+    memory_bound += optimizer
     return Roofline(
         seconds=seconds,
         compute_seconds=sum(op.flops for op in ops) / flop_s,
-        memory_seconds=(sum(op.bytes for op in ops) + parameters * OPTIMIZER_BYTES_PER_PARAMETER) / byte_s,
-        memory_bound_share=memory / seconds,
+        memory_seconds=sum(op.bytes for op in ops) / byte_s + optimizer,
+        memory_bound_share=memory_bound / seconds,
     )
 
 
@@ -139,14 +162,14 @@ BATCH_SIZE = 256  # the batch of NVIDIA's published runs
 
 @functools.lru_cache(maxsize=1)
 def resnet50_step_costs() -> tuple[list[OpCost], int]:
-    """`step_costs` of a bf16 ResNet-50 at NVIDIA's batch of 256, and its parameter count."""
+    """`step_costs` of a bf16 ResNet-50 at batch 256, and its number of parameters."""
     with torch.device("meta"):
         model = resnet(50).to(torch.bfloat16)
     return step_costs(model, BATCH_SIZE), sum(p.numel() for p in model.parameters())
 
 
 def resnet50_roofline_img_s(device_name: str, precision: str = "bf16") -> float | None:
-    """Images/s of a ResNet-50 training step at its roofline (16-bit), None for an unknown GPU."""
+    """Images/s of a 16-bit ResNet-50 training step at its roofline; None if unknown."""
     check_one_of("precision", precision, ("bf16", "fp16"))
     tflops, tbs = peak_tflops(device_name, precision), peak_bandwidth(device_name)
     if tflops is None or tbs is None:
@@ -165,20 +188,20 @@ class Target:
 
 
 def resnet50_target(device_name: str, precision: str = "bf16") -> Target | None:
-    """The published mixed-precision throughput of this GPU, else an estimate; None if unknown.
+    """The published 16-bit throughput of this GPU, else an estimate; None if unknown.
 
-    The estimate is this GPU's roofline (`resnet50_roofline_img_s`) times the fraction
-    of its own roofline that NVIDIA's A100 run reached. Faster GPUs tend to reach a
-    smaller fraction (fixed costs per kernel weigh more), so it is an optimistic target.
+    The estimate is this GPU's roofline (`resnet50_roofline_img_s`) times the share of
+    its own roofline that NVIDIA's A100 run reached. Faster GPUs tend to reach a
+    smaller share (the fixed costs of each kernel weigh more), so it is optimistic.
     """
     for p in PUBLISHED:
         if p.gpu == device_name and p.precision in ("fp16", "bf16"):
-            return Target(p.img_s, True, f"published by NVIDIA ({p.precision}, batch {p.batch_size})")
+            how = f"published by NVIDIA ({p.precision}, batch {p.batch_size})"
+            return Target(p.img_s, True, how)
     roof = resnet50_roofline_img_s(device_name, precision)
     if roof is None:
         return None
     a100 = PUBLISHED[0]
-    fraction = a100.img_s / resnet50_roofline_img_s(a100.gpu, a100.precision)
-    return Target(
-        roof * fraction, False, f"estimate: roofline {roof:,.0f} img/s x {fraction:.0%} (A100's share)"
-    )
+    share = a100.img_s / resnet50_roofline_img_s(a100.gpu, a100.precision)
+    how = f"estimate: roofline {roof:,.0f} img/s x {share:.0%} (A100's share)"
+    return Target(roof * share, False, how)
