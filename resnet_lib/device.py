@@ -2,9 +2,8 @@
 
 Every notebook starts with `seed_everything()` and `pick_device()`: the first makes a
 CPU run print the same numbers every time (the stored notebooks are tested by
-re-running them), the second uses a GPU when there is one. `synchronize` waits for a
-device to finish its queued work, and `measured_on` describes the device and the
-versions a measurement was made with, for results files.
+re-running them), the second uses a GPU when there is one. `model_device` says where a
+model is, `synchronize` waits for a device to finish its queued work.
 """
 
 from __future__ import annotations
@@ -25,15 +24,7 @@ MEASURED_DIR = Path(__file__).resolve().parent / "measured"
 
 
 def pick_device(verbose: bool = True) -> torch.device:
-    """The best device available: CUDA, then Apple's MPS, then the CPU.
-
-    Args:
-        verbose: Print which device was chosen (and the GPU's name).
-
-    Returns:
-        The `torch.device` to move models and batches to.
-    """
-    check_one_of("verbose", verbose, (False, True))
+    """The best device available: CUDA, then Apple's MPS, then the CPU; `verbose` prints it."""
     if torch.cuda.is_available():
         device = torch.device("cuda")
         detail = f" ({torch.cuda.get_device_name(device)})"
@@ -80,7 +71,7 @@ def model_device(model: torch.nn.Module) -> torch.device:
     """The device a model's parameters are on (where its inputs must go)."""
     parameter = next(model.parameters(), None)
     if parameter is None:
-        raise ValueError(f"model has no parameters, so no device: got {type(model).__name__}")
+        raise ValueError(f"{type(model).__name__} has no parameters, so no device: pass device=")
     return parameter.device
 
 
@@ -97,25 +88,3 @@ def device_description(device: torch.device | str) -> str:
     """The GPU's name on CUDA, else the device type ("cpu", "mps")."""
     device = check_device("device", device)
     return torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
-
-
-def measured_on(device: torch.device | str) -> dict[str, str | None]:
-    """What a results file records about where it was measured: the device and the versions.
-
-    Args:
-        device: The device the measurement ran on.
-
-    Returns:
-        ``device`` (`device_description`), ``device_type``, and the versions of
-        ``torch``, ``torchvision`` and ``cuda`` (None without CUDA).
-    """
-    import torchvision
-
-    device = check_device("device", device)
-    return {
-        "device": device_description(device),
-        "device_type": device.type,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "cuda": torch.version.cuda,
-    }

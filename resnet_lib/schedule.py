@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 
-from resnet_lib.tools.validate import check_int, check_number, check_one_of
-
 __all__ = ["SCHEDULES", "lr_at"]
 
 SCHEDULES = ("cosine", "step", "constant")
@@ -26,18 +24,16 @@ def lr_at(step: int, total_steps: int, lr: float, schedule: str = "cosine", warm
     - ``"constant"``: `lr` throughout.
 
     During the first `warmup_steps` steps the rate rises linearly to the schedule's.
+    (`train` checks the arguments once; this runs at every step.)
     """
-    check_int("step", step, minimum=0)
-    check_int("total_steps", total_steps)
-    check_number("lr", lr, strict=True)
-    check_one_of("schedule", schedule, SCHEDULES)
-    check_int("warmup_steps", warmup_steps, minimum=0)
     if schedule == "cosine":
         rate = lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
     elif schedule == "step":
         rate = lr * 0.1 ** ((step >= total_steps // 2) + (step >= total_steps * 3 // 4))
-    else:
+    elif schedule == "constant":
         rate = lr
+    else:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if step < warmup_steps:
         rate *= (step + 1) / warmup_steps
     return rate

@@ -18,6 +18,9 @@ In this order (the short and the most important steps first):
    per epoch is the same, but CIFAR-10 adds CPU time this leaves out (its images are
    converted to tensors one by one as they are read), so for CIFAR-10 the time is a lower
    bound; the accuracy says nothing about CIFAR-10 and is not kept.
+   ``data_pipeline.json`` (GPU only): images/s of notebook 05's old per-image data pipeline
+   and of the batched tensor one on the GPU, and ResNet-20's step fed by each, split into
+   data and compute (``python -m resnet_lib.tools.benchmark.data_bench --step``).
 3. ``gpu_benchmark.json``: notebook 04's grid without `torch.compile`, all five depths.
 4. The compiled cells of the grid, ResNet-50 first (the network of the targets), added
    to ``gpu_benchmark.json`` in the time that is left.
@@ -79,7 +82,8 @@ def run_step(name: str, command: list[str], limit_s: float, log: Path) -> bool:
 def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     """Time the first `epochs` epochs of notebook 05's GPU run; write them to `path` (JSON)."""
     from resnet_lib.cifar import cifar_resnet
-    from resnet_lib.device import measured_on, pick_device, seed_everything
+    from resnet_lib.device import pick_device, seed_everything
+    from resnet_lib.tools.benchmark.results import measured_on
     from resnet_lib.tools.data import AugmentedDataset, image_data, make_loaders
     from resnet_lib.training import train
 
@@ -90,7 +94,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     device = pick_device(verbose=False)
     # Notebook 05's own settings (deterministic kernels, cuDNN's autotuner off): this step
     # says how long the notebook's run takes, so it runs the way the notebook does. The grid
-    # times for speed instead (resnet_lib.timing.speed_settings); the file says which.
+    # times for speed instead (resnet_lib.tools.timing.speed_settings); the file says which.
     seed_everything(num_threads=None)
     data = image_data(
         prefer="shapes", image_size=run["image_size"], n_train=run["n_train"], n_val=run["n_val"]
@@ -187,6 +191,14 @@ def main(argv: list[str] | None = None) -> None:
             environment,
         )
     run_step("versions", [python, "-c", versions], 60, environment)
+    if not args.smoke:  # (tests/test_gpu_data.py runs this command on a CPU)
+        data = [python, "-m", "resnet_lib.tools.benchmark.data_bench", "--data", "--step", "--device", "cuda"]
+        run_step(
+            "data pipelines, old vs new",
+            data + ["--out", str(args.out / "data_pipeline.json")],
+            min(120, left()),
+            log,
+        )
     run_step("notebook 05's GPU run, timed", cifar, min(90, left()), log)
     run_step("grid without compile", grid, min(330, left() - 60), log)
     run_step("compiled cells", compiled, left(), log)

@@ -11,7 +11,6 @@ from torch import nn
 import resnet_lib  # noqa: F401  (before torch.utils.benchmark: silences a CUDA log line)
 from resnet_lib import resnet18, resnet50
 from resnet_lib.flops import count_step_flops
-from resnet_lib.step import CUDA_MEMORY
 from resnet_lib.tools.benchmark import (
     MODES,
     BenchConfig,
@@ -28,6 +27,7 @@ from resnet_lib.tools.benchmark import (
     run_grid,
     save_results,
 )
+from resnet_lib.tools.step import CUDA_MEMORY
 
 CPU = torch.device("cpu")
 
@@ -251,7 +251,7 @@ def test_fp16_cells_train_with_a_gradient_scaler(monkeypatch):
         raise AssertionError("no optimizer step in 5 tries")
     assert 0 < scaler.get_scale() <= 2.0**16
     monkeypatch.setattr(
-        runner_module, "_build_models", lambda depth, impls, weights: {i: _tiny_classifier() for i in impls}
+        runner_module, "build_models", lambda depth, impls, weights: {i: _tiny_classifier() for i in impls}
     )
     rows = run_grid([cfg], CPU, rounds=1, steps_per_round=1, warmup=0)
     assert rows[0]["mode"] == "fp16+cl" and rows[0]["train_img_s"] > 0
@@ -332,7 +332,7 @@ def test_parity_command_still_refuses_grid_options():
 def test_images_per_second_and_tflops_follow_from_the_timed_seconds(monkeypatch):
     # Timing replaced by known seconds: 2 images in 0.5 s of training, 0.25 s of inference.
     import resnet_lib.tools.benchmark.runner as runner
-    from resnet_lib.step import TrainingStep
+    from resnet_lib.tools.step import TrainingStep
 
     def fake_medians(steps, rounds, steps_per_round):
         return {impl: 0.5 if isinstance(step, TrainingStep) else 0.25 for impl, step in steps.items()}
@@ -357,7 +357,7 @@ def test_a_group_out_of_memory_is_retried_with_half_the_batch(monkeypatch, capsy
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return [{"batch_size": c.batch_size, "impl": c.impl} for c in group]
 
-    monkeypatch.setattr(runner, "_time_group", time_group)
+    monkeypatch.setattr(runner, "time_group", time_group)
     configs = grid_configs(depths=(50,), modes=("fp32",), batch_size=8, image_size=32, device=CPU)
     rows = run_grid(configs, CPU, rounds=1)
     assert batches == [[8, 8], [4, 4], [2, 2]]  # halved twice, both implementations alike
@@ -373,7 +373,7 @@ def test_out_of_memory_at_batch_one_is_raised(monkeypatch):
     def time_group(*args):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(runner, "_time_group", time_group)
+    monkeypatch.setattr(runner, "time_group", time_group)
     with pytest.raises(torch.OutOfMemoryError, match="simulated"):
         run_grid([BenchConfig(18, 1, 32)], CPU)
 

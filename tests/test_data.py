@@ -48,14 +48,14 @@ def test_prefer_shapes_never_touches_the_network(monkeypatch, capsys):
     def fail(*args, **kwargs):
         raise AssertionError("network used")
 
-    monkeypatch.setattr(data, "_reachable", fail)
+    monkeypatch.setattr(data, "reachable", fail)
     d = image_data(prefer="shapes", image_size=16, n_train=30, n_val=10)
     assert d.name == "generated shapes"
     assert "as asked" in capsys.readouterr().out
 
 
 def test_prefer_cifar10_offline_is_an_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "_reachable", lambda host, timeout: False)
+    monkeypatch.setattr(data, "reachable", lambda host, timeout: False)
     with pytest.raises(RuntimeError, match="neither"):
         image_data(prefer="cifar10", root=str(tmp_path))
     with pytest.raises(ValueError, match="prefer"):
@@ -121,57 +121,35 @@ def test_the_training_loader_shuffles_as_shuffle_true_did_and_can_resume():
 
 
 @pytest.mark.parametrize(
-    "call, error, message",
+    "call, error, argument",
     [
-        (
-            lambda: make_shapes(10, 10, image_size=True),
-            TypeError,
-            "image_size must be an int >= 16, got True",
-        ),
-        (lambda: make_shapes(10, 10, image_size=16, seed=-1), ValueError, "seed must be an int >= 0, got -1"),
-        (lambda: make_loaders(None, [0]), TypeError, "train must be a map-style Dataset"),
-        (
-            lambda: make_loaders([0], [0], batch_size=0),
-            ValueError,
-            "batch_size must be a positive int, got 0",
-        ),
-        (lambda: make_loaders([0], [0], seed=1.5), TypeError, "seed must be an int >= 0, got 1.5"),
-        (
-            lambda: make_loaders([0], [0], num_workers=-1),
-            ValueError,
-            "num_workers must be an int >= 0, got -1",
-        ),
-        (
-            lambda: image_data(prefer="imagenet"),
-            ValueError,
-            "prefer must be one of 'auto', 'cifar10', 'shapes'",
-        ),
-        (
-            lambda: image_data(prefer="shapes", root=3),
-            TypeError,
-            "root must be a folder (a str or Path), got 3",
-        ),
-        (
-            lambda: image_data(prefer="shapes", image_size=0),
-            ValueError,
-            "image_size must be a positive int, got 0",
-        ),
-        (lambda: image_data(prefer="shapes", n_val=-5), ValueError, "n_val must be a positive int, got -5"),
-        (lambda: image_data(prefer="shapes", seed=True), TypeError, "seed must be an int >= 0, got True"),
-        (lambda: image_data(timeout=0), ValueError, "timeout must be a finite number > 0, got 0"),
-        (lambda: data.cifar10_available(timeout=-1.0), ValueError, "timeout must be a finite number > 0"),
-        (
-            lambda: data.load_cifar10(download="yes"),
-            ValueError,
-            "download must be one of True, False; got 'yes'",
-        ),
-        (lambda: data.AugmentedDataset(3), TypeError, "dataset must be a map-style Dataset"),
-        (lambda: data.AugmentedDataset([0], flip=1), ValueError, "flip must be one of True, False; got 1"),
-        (lambda: data.AugmentedDataset([0], padding=1.0), TypeError, "padding must be an int >= 0, got 1.0"),
+        (lambda: make_shapes(10, 10, image_size=True), TypeError, "image_size"),
+        (lambda: make_shapes(10, 10, image_size=16, seed=-1), ValueError, "seed"),
+        (lambda: make_loaders(None, [0]), TypeError, "train"),
+        (lambda: make_loaders([0], [0], batch_size=0), ValueError, "batch_size"),
+        (lambda: make_loaders([0], [0], seed=1.5), TypeError, "seed"),
+        (lambda: make_loaders([0], [0], num_workers=-1), ValueError, "num_workers"),
+        (lambda: image_data(prefer="imagenet"), ValueError, "prefer"),
+        (lambda: image_data(prefer="shapes", root=3), TypeError, "root"),
+        (lambda: image_data(prefer="shapes", image_size=0), ValueError, "image_size"),
+        (lambda: image_data(prefer="shapes", n_val=-5), ValueError, "n_val"),
+        (lambda: image_data(prefer="shapes", seed=True), TypeError, "seed"),
+        (lambda: image_data(timeout=0), ValueError, "timeout"),
+        (lambda: data.cifar10_available(timeout=-1.0), ValueError, "timeout"),
+        (lambda: data.load_cifar10(download="yes"), ValueError, "download"),
     ],
 )
-def test_bad_arguments_are_named(call, error, message):
-    import re
-
-    with pytest.raises(error, match=re.escape(message)):
+def test_bad_arguments_are_named(call, error, argument):
+    # The exception's type and the argument its message names, not the whole wording.
+    with pytest.raises(error, match=argument):
         call()
+
+
+def test_a_bad_augmentation_fails_at_its_first_image():
+    # AugmentedDataset is shown to learners and checks nothing itself: PyTorch's errors name
+    # the problem when the first image is drawn.
+    images = [(torch.zeros(3, 8, 8), 0)]
+    with pytest.raises(TypeError, match="pad"):
+        data.AugmentedDataset(images, padding=1.0)[0]
+    with pytest.raises(TypeError, match="len"):
+        len(data.AugmentedDataset(3))

@@ -21,9 +21,9 @@ from resnet_lib import (
 )
 from resnet_lib.checks import check
 from resnet_lib.inspection import measure_receptive_field, model_receptive_field
-from resnet_lib.timing import StepStats, compare_training_step, interleaved_medians, speed_settings
 from resnet_lib.tools.benchmark import main
 from resnet_lib.tools.source import show_source
+from resnet_lib.tools.timing import StepStats, compare_training_step, interleaved_medians, speed_settings
 
 
 def test_count_parameters_trainable_only():
@@ -215,3 +215,52 @@ def test_receptive_field_formula_agrees_with_backpropagation(model, image_size, 
 def test_measure_receptive_field_refuses_a_clipped_field():
     with pytest.raises(ValueError, match="image_size=224 is too small"):
         measure_receptive_field(resnet18(), 224)
+
+
+def test_the_cuda_peak_of_a_step_leaves_out_what_was_allocated_before(monkeypatch):
+    # No GPU here: PyTorch's CUDA allocator statistics are replaced by a fake allocator that
+    # already holds 1,000 bytes (weights, other tensors) and peaks 300 bytes higher in the step.
+    from types import SimpleNamespace
+
+    from resnet_lib.tools import step as step_module
+
+    allocator = {"allocated": 1000, "peak": 5000}  # a peak left over from earlier work
+
+    def reset(device):
+        allocator["peak"] = allocator["allocated"]
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", reset)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: allocator["allocated"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: allocator["peak"])
+
+    class FakeStep:
+        def __init__(self, optimizer):
+            self.x = SimpleNamespace(device=torch.device("cuda"))
+            self.model, self.optimizer = nn.Linear(2, 2), optimizer
+
+        def __call__(self):
+            allocator["peak"] = max(allocator["peak"], allocator["allocated"] + 300)
+
+    memory, kind = step_module.step_memory(FakeStep(optimizer=None))
+    assert memory == 300  # not 5,000 (the old peak) nor 1,300 (what was there before counted)
+    assert kind == "peak CUDA memory that forward + backward adds to what was allocated before it"
+    memory, kind = step_module.step_memory(FakeStep(optimizer=object()))
+    assert memory == 300 and "forward + backward + optimizer step" in kind
+    memory, kind = step_module.step_memory(FakeStep(optimizer=None), baseline=200)
+    assert memory == 1100 and kind == step_module.CUDA_MEMORY  # the model's own bytes count too
+
+
+def test_the_profile_table_fits_a_narrow_column():
+    from resnet_lib.tools.timing import profile_step
+
+    x = torch.randn(4, 8)
+    layer = nn.Linear(8, 8)
+    table = profile_step(lambda: layer(x).sum().backward(), "cpu", row_limit=5)
+    lines = table.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert lines[0].split() == ["operation", "self", "CPU", "ms", "share", "calls"]
+    assert len(lines) == 1 + 5 + 1 and lines[-1].startswith("self CPU time of all operations")
+    shares = [float(line.split()[-2].rstrip("%")) for line in lines[1:-1]]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 100.05

@@ -25,17 +25,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from resnet_lib.tools.sampler import ResumableSampler
+from resnet_lib.tools.sampler import ResumableSampler, resumable_sampler
+from resnet_lib.tools.validate import check_path
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "RunCheckpoints",
     "load_checkpoint",
     "load_scaler_state",
+    "rank_and_world",
     "resume_run",
     "save_checkpoint",
     "save_run",
     "unwrap",
 ]
+
+#: What `train`'s history holds: one value per step, then one per epoch.
+HISTORY_KEYS = ("step_loss", "lr", "train_loss", "train_acc", "val_loss", "val_acc")
 
 #: The layout of the files: 2 added the sampler state and the device and precision of the run.
 CHECKPOINT_FORMAT = 2
@@ -98,6 +104,18 @@ def load_checkpoint(
     Returns:
         The whole checkpoint (a dict), e.g. ``["step"]`` and ``["history"]``.
     """
+    checkpoint = _read(path, map_location, with_optimizer=optimizer is not None)  # weights_only=True
+    if model is not None:
+        unwrap(model).load_state_dict(checkpoint["model"], strict=True)
+    if optimizer is not None:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    return checkpoint
+
+
+def _read(
+    path: str | os.PathLike, map_location: torch.device | str | None, with_optimizer: bool = False
+) -> dict[str, Any]:
+    """`torch.load` of a checkpoint file, with clear errors for a wrong path or a damaged file."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or a Path, got {path!r} ({type(path).__name__})")
     path = Path(path)
@@ -114,19 +132,16 @@ def load_checkpoint(
         ) from e
     if not isinstance(checkpoint, dict) or "model" not in checkpoint:
         raise ValueError(f"{str(path)!r} is not a checkpoint of save_checkpoint (no 'model' entry)")
-    if model is not None:
-        unwrap(model).load_state_dict(checkpoint["model"], strict=True)
-    if optimizer is not None:
-        if "optimizer" not in checkpoint:
-            raise ValueError(f"{str(path)!r} holds no optimizer state")
-        optimizer.load_state_dict(checkpoint["optimizer"])
+    if with_optimizer and "optimizer" not in checkpoint:
+        raise ValueError(f"{str(path)!r} holds no optimizer state")
     return checkpoint
 
 
 # ---------------------------------------------------------------- a training run's state
 
 
-def _rank_and_world() -> tuple[int, int]:
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0, 1 outside DistributedDataParallel)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -138,7 +153,7 @@ def _per_rank(value: Any) -> list[Any]:
     """`value` of every process, in rank order (a collective: every rank must call it)."""
     import torch.distributed as dist
 
-    rank, world_size = _rank_and_world()
+    rank, world_size = rank_and_world()
     if world_size == 1:
         return [value]
     values: list[Any] = [None] * world_size
@@ -164,7 +179,7 @@ def save_run(
     """
     rng_states = _per_rank(torch.get_rng_state())
     sampler_states = dict(enumerate(_per_rank(sampler.state_dict())))  # by rank
-    if _rank_and_world()[0] == 0:
+    if rank_and_world()[0] == 0:
         save_checkpoint(
             path,
             model,
@@ -206,7 +221,7 @@ def load_scaler_state(scaler: torch.amp.GradScaler, state: dict[str, Any]) -> No
 
 def _mine(per_rank: list[Any] | dict[int, Any], what: str) -> Any:
     """This process's entry of a per-rank list, or a clear error if the process count changed."""
-    rank, world_size = _rank_and_world()
+    rank, world_size = rank_and_world()
     if len(per_rank) != world_size:
         raise ValueError(
             f"the checkpoint holds the {what} of {len(per_rank)} process(es), this run has {world_size}: "
@@ -246,3 +261,61 @@ def resume_run(
     done = step - (step - 1) // steps_per_epoch * steps_per_epoch  # batches of the last epoch begun: 1..all
     sampler.resume(_mine(saved["sampler"], "sampler states"), skip=done * batch_size)
     return {**saved, "rng_state": _mine(saved["rng_state"], "random states")}
+
+
+class RunCheckpoints:
+    """The checkpoints of one run of `train`: where the run starts, and saving it now.
+
+    Args:
+        path: Where `save` writes (None: it writes nothing).
+        resume_from: A checkpoint (path or loaded dict) that `start` continues (None: a new run).
+        loader: The training loader; its sampler must be a `ResumableSampler` if either is set.
+        **signature: The settings that make the run the same run (`resume_run` compares them).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None,
+        resume_from: str | os.PathLike | dict | None,
+        loader: torch.utils.data.DataLoader,
+        **signature: Any,
+    ) -> None:
+        if path is not None:
+            check_path("checkpoint", path)
+        if resume_from is not None and not isinstance(resume_from, dict):
+            check_path("resume_from", resume_from)  # a path, or a loaded checkpoint
+        self.path, self.resume_from, self.loader = path, resume_from, loader
+        self.sampler = resumable_sampler(loader) if path is not None or resume_from is not None else None
+        self.signature = {**signature, "steps_per_epoch": len(loader)}
+        self.rng_state: torch.Tensor | None = None
+
+    def start(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler
+    ) -> tuple[int, int, dict[str, list[float]], list[float | int]]:
+        """``(step, epoch, history, epoch_sums)`` to start from; a new run: 0, 0, empty, zeros.
+
+        Resuming loads the saved state into `model`, `optimizer`, `scaler` and the sampler;
+        the epoch is the one of the last saved step (the sampler continues it).
+        """
+        if self.resume_from is None:
+            return 0, 0, {key: [] for key in HISTORY_KEYS}, [0.0, 0, 0]
+        saved = resume_run(
+            self.resume_from, self.signature, model, optimizer, scaler, self.sampler, self.loader.batch_size
+        )
+        self.rng_state, step = saved["rng_state"], saved["step"]
+        history = {k: list(v) for k, v in saved["history"].items()}  # a copy: resume_from stays as it was
+        return step, (step - 1) // len(self.loader), history, saved["epoch_sums"]
+
+    def restore_random_state(self) -> None:
+        """Resuming, as the first epoch's batches are about to be drawn: set the random state
+        that draws the crops the saved run would have drawn next (once; a new run: nothing)."""
+        if self.rng_state is not None:
+            torch.set_rng_state(self.rng_state)
+            self.rng_state = None
+
+    def save(
+        self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, **state: Any
+    ) -> None:
+        """Save the run now (``step=``, ``history=``, ``epoch_sums=``), if it has a `path`."""
+        if self.path is not None:
+            save_run(self.path, model, optimizer, scaler, self.sampler, run=self.signature, **state)

@@ -37,6 +37,7 @@ __all__ = [
     "cifar10_available",
     "image_data",
     "load_cifar10",
+    "reachable",
     "make_loaders",
     "make_shapes",
 ]
@@ -92,9 +93,6 @@ class AugmentedDataset(Dataset):
     """
 
     def __init__(self, dataset: Dataset, padding: int = 4, flip: bool = True) -> None:
-        _check_dataset("dataset", dataset)
-        check_int("padding", padding, minimum=0)
-        check_one_of("flip", flip, (True, False))
         self.dataset, self.padding, self.flip = dataset, padding, flip
 
     def __len__(self) -> int:
@@ -113,7 +111,7 @@ class AugmentedDataset(Dataset):
         return image, label
 
 
-def _reachable(host: str, timeout: float) -> bool:
+def reachable(host: str, timeout: float) -> bool:
     """True if a TCP connection to host:443 opens within `timeout` seconds.
 
     Name resolution ignores socket timeouts, so the attempt runs in a daemon thread
@@ -140,7 +138,7 @@ def cifar10_available(root: str = "data", timeout: float = 2.0) -> str | None:
     check_number("timeout", timeout, strict=True)
     if os.path.isdir(os.path.join(root, CIFAR10_FOLDER)):
         return "disk"
-    if _reachable(CIFAR10_HOST, timeout):
+    if reachable(CIFAR10_HOST, timeout):
         return "download"
     return None
 

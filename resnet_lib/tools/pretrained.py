@@ -31,7 +31,7 @@ from torch import nn
 
 from resnet_lib.models import resnet18, resnet34, resnet50, resnet101, resnet152
 from resnet_lib.proofs import compare_models, randomise_batchnorm
-from resnet_lib.tools.data import _reachable
+from resnet_lib.tools.data import reachable
 from resnet_lib.tools.validate import (
     check_bool,
     check_int,
@@ -105,7 +105,7 @@ def download_state_dict(weights: Any, timeout: float = 5.0, progress: bool = Fal
     weights = get_weights(weights)
     check_number("timeout", timeout, strict=True)
     check_bool("progress", progress)
-    if not _cached_file(weights).is_file() and not _reachable(WEIGHTS_HOST, timeout):
+    if not _cached_file(weights).is_file() and not reachable(WEIGHTS_HOST, timeout):
         return None
     return weights.get_state_dict(progress=progress, check_hash=True)
 
@@ -119,9 +119,22 @@ def load_torchvision_state_dict(state_dict: dict | str | os.PathLike, arch: str 
         arch: ``"resnet18"`` ... ``"resnet152"``; the number of classes follows the
             state dict's ``fc.weight``.
     """
+    build, state_dict = _builder(arch), _read_state_dict(state_dict)
+    model = build(num_classes=state_dict["fc.weight"].shape[0])
+    model.load_state_dict(state_dict, strict=True)  # any missing, extra or misshapen weight is an error
+    return model.eval()
+
+
+def _builder(arch: str) -> Any:
+    """Our constructor of `arch` ("resnet18" ... "resnet152")."""
     constructors = dict(ARCHITECTURES.values())
     if arch not in constructors:
         raise ValueError(f"arch must be one of {sorted(constructors)}, got {arch!r}")
+    return constructors[arch]
+
+
+def _read_state_dict(state_dict: dict | str | os.PathLike) -> dict:
+    """`state_dict` itself, or read from its file (tensors only); it must be a ResNet's."""
     if not isinstance(state_dict, dict):
         check_path("state_dict", state_dict)  # neither a dict nor a file: say so before torch.load does
         state_dict = torch.load(state_dict, map_location="cpu", weights_only=True)
@@ -129,9 +142,7 @@ def load_torchvision_state_dict(state_dict: dict | str | os.PathLike, arch: str 
         raise ValueError(
             "not a ResNet state dict: it has no 'fc.weight' (a full checkpoint? pass its ['model'])"
         )
-    model = constructors[arch](num_classes=state_dict["fc.weight"].shape[0])
-    model.load_state_dict(state_dict, strict=True)  # any missing, extra or misshapen weight is an error
-    return model.eval()
+    return state_dict
 
 
 def pretrained_resnet(
@@ -247,10 +258,14 @@ def _freeze(module: nn.Module, keep: tuple[str, ...] = ()) -> None:
             _freeze(child)
 
 
-def _head_names(model: nn.Module) -> tuple[str, str]:
-    """The names of `model`'s classifier and last stage; TypeError for a model of unknown layout."""
+def _head_names(model: nn.Module, num_classes: int, mode: str) -> tuple[str, str]:
+    """The names of `model`'s classifier and last stage; clear errors for `for_transfer`'s arguments."""
     from torchvision.models import ResNet as TorchvisionResNet
 
+    if not isinstance(mode, str) or mode not in TRANSFER_MODES:
+        raise ValueError(f"mode must be one of {sorted(TRANSFER_MODES)}, got {mode!r}")
+    check_int("num_classes", num_classes)
+    check_module("model", model)
     if isinstance(model, TorchvisionResNet):  # our ResNet's names are torchvision's
         return "fc", "layer4"
     classifier, last_stage = getattr(model, "classifier_name", None), getattr(model, "last_stage_name", None)
@@ -294,11 +309,7 @@ def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> 
         The same model, changed in place: its classifier is a new ``nn.Linear`` with
         `num_classes` outputs.
     """
-    if not isinstance(mode, str) or mode not in TRANSFER_MODES:
-        raise ValueError(f"mode must be one of {sorted(TRANSFER_MODES)}, got {mode!r}")
-    check_int("num_classes", num_classes)
-    check_module("model", model)
-    classifier, last_stage = _head_names(model)
+    classifier, last_stage = _head_names(model, num_classes, mode)
     old = getattr(model, classifier)
     setattr(model, classifier, nn.Linear(old.in_features, num_classes).to(old.weight.device))
     children = [name for name, _ in model.named_children()]

@@ -2,12 +2,12 @@
 
 `run_grid` times inference and a full training step of ResNet-18 ... 152, resnet_lib
 beside torchvision (the same weights), in fp32, channels_last, mixed precision and
-compiled, with the honest timing of `resnet_lib.timing`, and turns the times into
+compiled, with the honest timing of `resnet_lib.tools.timing`, and turns the times into
 images/s, achieved TFLOP/s and the fraction of the GPU's datasheet peak. The results
 go to a JSON file (with the device, versions and date) that the notebook plots.
 
 Everything is timed with the settings a training run uses for speed
-(`resnet_lib.timing.speed_settings`: cuDNN's autotuner on, non-deterministic kernels
+(`resnet_lib.tools.timing.speed_settings`: cuDNN's autotuner on, non-deterministic kernels
 allowed), whatever `seed_everything()` set before.
 
 One module per part, in the order a run goes through them:
@@ -18,6 +18,7 @@ One module per part, in the order a run goes through them:
   when a GPU runs out of memory
 - `results`: the JSON results file, the text table (`format_rows`), the parity ratios
 - `plot`: the figure of notebook 04
+- `parity`: the README's benchmark, our ResNet against torchvision's (`parity_benchmark`)
 - `cli`: the command line (``python -m resnet_lib.tools.benchmark`` is the same):
 
     python3 tasks.py bench --depth 50 --batch-size 8     # the README's parity benchmark

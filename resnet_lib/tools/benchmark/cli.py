@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
 from resnet_lib.device import device_description, pick_device
-from resnet_lib.timing import SPEED_SETTINGS, parity_benchmark
 from resnet_lib.tools.benchmark.grid import DEPTHS, MODES, grid_configs, grid_for
+from resnet_lib.tools.benchmark.parity import parity_benchmark
 from resnet_lib.tools.benchmark.results import (
     MEMORY_COLUMNS,
     check_appendable,
@@ -24,6 +25,7 @@ from resnet_lib.tools.benchmark.results import (
     save_results,
 )
 from resnet_lib.tools.benchmark.runner import memory_kind, run_grid
+from resnet_lib.tools.timing import SPEED_SETTINGS
 from resnet_lib.tools.validate import check_device
 
 
@@ -53,6 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     Args:
         argv: The arguments, e.g. ``["--grid", "--device", "cpu", "--depths", "18"]``.
     """
+    argv = sys.argv[1:] if argv is None else argv
+    if "--data" in argv:  # the data pipelines' benchmark has its own options
+        from resnet_lib.tools.benchmark import data_bench
+
+        data_bench.main(argv)
+        return
     parser = argparse.ArgumentParser(
         prog="tasks.py bench",
         description="Time resnet_lib against torchvision (forward + backward), or run the grid of notebook 04."

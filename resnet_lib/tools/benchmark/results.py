@@ -1,7 +1,7 @@
 """The grid's results: the JSON file it writes, the text table it prints, the parity ratios.
 
 A results file holds the rows of `run_grid` with the device, the versions and the date
-they were measured with (`resnet_lib.device.measured_on`), so that rows of different
+they were measured with (`measured_on`), so that rows of different
 machines are never mixed in one file.
 """
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from resnet_lib.device import measured_on, pick_device
-from resnet_lib.step import CUDA_MEMORY, SAVED_MEMORY
-from resnet_lib.timing import SPEED_SETTINGS
+from resnet_lib.device import device_description, pick_device
+from resnet_lib.tools.step import CUDA_MEMORY, SAVED_MEMORY
 from resnet_lib.tools.tables import Table
+from resnet_lib.tools.timing import SPEED_SETTINGS
 from resnet_lib.tools.validate import check_device, check_one_of
 
 #: Column headers of `format_rows` for each kind.
@@ -26,16 +26,36 @@ MEMORY_COLUMNS = {CUDA_MEMORY: "peak MiB", SAVED_MEMORY: "saved MiB"}
 _SAME = ("device", "torch", "torchvision", "cuda")  # what rows of one results file share
 
 
+def measured_on(device: torch.device | str) -> dict[str, str | None]:
+    """What a results file records about where it was measured: ``device``
+    (`device_description`), ``device_type``, and the versions of ``torch``, ``torchvision``
+    and ``cuda`` (None without CUDA)."""
+    import torchvision
+
+    device = check_device("device", device)
+    return {
+        "device": device_description(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "cuda": torch.version.cuda,
+    }
+
+
 def _cell(row: dict) -> tuple:
     """What identifies a cell of the grid (its batch may have been halved to fit)."""
     return tuple(row[k] for k in ("depth", "impl", "precision", "channels_last", "compile", "image_size"))
 
 
-def _check_rows(rows: object) -> None:
+def check_rows(rows: object) -> None:
+    """Raise TypeError unless `rows` is a list of rows of `run_grid` (dicts)."""
     if isinstance(rows, (str, dict)) or not isinstance(rows, Sequence):
         raise TypeError(f"rows must be a list of rows of run_grid (dicts), got {rows!r}")
     if not all(isinstance(r, dict) for r in rows):
         raise TypeError(f"rows must be a list of rows of run_grid (dicts), got {rows!r}")
+
+
+_check_rows = check_rows  # plot.py's import, until it imports check_rows (then remove this line)
 
 
 def check_appendable(path: str | Path, device: torch.device | str) -> None:
@@ -74,7 +94,7 @@ def save_results(
     Returns:
         The path written.
     """
-    _check_rows(rows)
+    check_rows(rows)
     if not rows:
         raise ValueError("rows must hold at least one result; got none")
     check_one_of("append", append, (False, True))
@@ -139,7 +159,7 @@ def format_rows(rows: Sequence[dict], header: bool = True, memory: str | None = 
         memory: The rows' ``memory_kind``, to name the column when `rows` is empty
             (e.g. ``memory_kind(device)``); by default, read from the rows.
     """
-    _check_rows(rows)
+    check_rows(rows)
     check_one_of("header", header, (False, True))
     kinds = {memory} if memory else {r.get("memory_kind") for r in rows}
     mem_column = MEMORY_COLUMNS.get(kinds.pop(), "mem MiB") if len(kinds) == 1 else "mem MiB"
@@ -177,7 +197,7 @@ def parity(rows: Sequence[dict]) -> list[dict]:
     Returns:
         One dict per cell timed with both: ``depth``, ``mode``, ``train_ratio``, ``infer_ratio``.
     """
-    _check_rows(rows)
+    check_rows(rows)
     by_cell: dict[tuple, dict[str, dict]] = {}
     for r in rows:
         by_cell.setdefault((r["depth"], r["mode"], r["batch_size"], r["image_size"]), {})[r["impl"]] = r

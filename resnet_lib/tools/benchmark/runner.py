@@ -1,7 +1,7 @@
 """Running the grid: each cell's training and inference steps, timed, with a retry on out-of-memory.
 
 Configs that differ only in the implementation are timed together, interleaved
-(`resnet_lib.timing.interleaved_medians`), so that both see the same machine. Times
+(`resnet_lib.tools.timing.interleaved_medians`), so that both see the same machine. Times
 become images/s, achieved TFLOP/s (FLOPs counted by `resnet_lib.flops`) and the
 fraction of the GPU's datasheet peak (`peaks`).
 """
@@ -20,10 +20,10 @@ from torch import nn
 from resnet_lib.device import pick_device, seed_everything, synchronize
 from resnet_lib.flops import count_step_flops
 from resnet_lib.precision import autocast
-from resnet_lib.step import CUDA_MEMORY, SAVED_MEMORY, TrainingStep, step_memory
-from resnet_lib.timing import interleaved_medians, speed_settings
 from resnet_lib.tools.benchmark.grid import BenchConfig, planned_device
 from resnet_lib.tools.benchmark.peaks import peak_format, peak_tflops
+from resnet_lib.tools.step import CUDA_MEMORY, SAVED_MEMORY, TrainingStep, step_memory
+from resnet_lib.tools.timing import interleaved_medians, speed_settings
 from resnet_lib.tools.validate import check_device, check_int
 
 
@@ -42,9 +42,7 @@ class StepRunner:
     """
 
     def __init__(self, model: nn.Module, cfg: BenchConfig, device: torch.device) -> None:
-        if not isinstance(cfg, BenchConfig):
-            raise TypeError(f"cfg must be a BenchConfig, got {cfg!r}")
-        self.cfg, self.device = cfg, check_device("device", device)
+        self.cfg, self.device = cfg, device
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.model = model.to(device=self.device, memory_format=memory_format)
         self.forward = torch.compile(self.model) if cfg.compile else self.model
@@ -71,7 +69,7 @@ class StepRunner:
         return step_memory(self.train_step, baseline)
 
 
-def _build_models(
+def build_models(
     depth: int, impls: Sequence[str], weights: dict[int, dict[str, torch.Tensor]]
 ) -> dict[str, nn.Module]:
     """The same network from each implementation, holding the same weights.
@@ -97,7 +95,7 @@ def _build_models(
     return models
 
 
-def _time_group(
+def time_group(
     configs: Sequence[BenchConfig],
     device: torch.device,
     rounds: int,
@@ -108,7 +106,7 @@ def _time_group(
     """Time configs that differ only in `impl`, interleaving them round by round."""
     cfg0 = configs[0]
     seed_everything(0, num_threads=None, deterministic=False)
-    models = _build_models(cfg0.depth, [c.impl for c in configs], weights)
+    models = build_models(cfg0.depth, [c.impl for c in configs], weights)
     forward_flops, step_flops = count_step_flops(models[cfg0.impl], (1, 3, cfg0.image_size, cfg0.image_size))
     runners, first, memory = {}, {}, {}
     for cfg in configs:
@@ -182,7 +180,7 @@ def run_grid(
     (A, B, B, A, ...), after `warmup` untimed steps, and the medians over `rounds` are
     kept. A training step is zero_grad, forward, cross-entropy loss, backward and an SGD
     step; inference is a forward pass under `torch.inference_mode`. The grid runs under
-    `resnet_lib.timing.speed_settings` (cuDNN's autotuner on, non-deterministic kernels
+    `resnet_lib.tools.timing.speed_settings` (cuDNN's autotuner on, non-deterministic kernels
     allowed), as a training run for speed would; the settings are restored afterwards.
     A group that runs out of memory is retried with half the batch (down to 1); its
     rows then hold the batch that fitted, and the halving is reported on stderr.
@@ -226,7 +224,7 @@ def run_grid(
             group_rows = None
             while group_rows is None:
                 try:
-                    group_rows = _time_group(group, device, rounds, steps_per_round, warmup, weights)
+                    group_rows = time_group(group, device, rounds, steps_per_round, warmup, weights)
                 except torch.OutOfMemoryError:
                     batch = group[0].batch_size
                     if batch == 1:

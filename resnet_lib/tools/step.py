@@ -1,7 +1,7 @@
 """One training step, and the memory it takes.
 
 `TrainingStep` is the one training step of the library's timings: `compare_training_step`
-(`resnet_lib.timing`) times it without an optimizer, as forward + backward; the benchmark
+(`resnet_lib.tools.timing`) times it without an optimizer, as forward + backward; the benchmark
 grid (`resnet_lib.tools.benchmark.StepRunner`) with SGD and mixed precision. `step_memory`
 measures what a step needs: on CUDA, the allocator's peak; elsewhere PyTorch keeps no
 allocator statistics, so the bytes autograd saves for backward, the part that grows with
@@ -49,24 +49,19 @@ def cuda_peak_memory(step: Callable[[], None], device: torch.device) -> int:
 
 #: What `step_memory` measures: the CUDA allocator's peak on CUDA (minus what was there
 #: before the step, or before the model came to the GPU), the bytes saved for backward elsewhere.
-STEP_CUDA_MEMORY = "peak CUDA memory the step adds (activations, gradients)"
+#: {step} says what the step holds: "forward + backward", or "... + optimizer step".
+STEP_CUDA_MEMORY = "peak CUDA memory that {step} adds to what was allocated before it"
 CUDA_MEMORY = "peak CUDA memory of the model's step (weights, gradients, momentum, activations)"
 SAVED_MEMORY = "memory saved for backward"
 
 
 class TrainingStep:
-    """One training step on a fixed batch: zero_grad, forward, loss, backward, optimizer step.
+    """One training step on a fixed batch `x`: zero_grad, forward, loss, backward, optimizer step.
 
-    Args:
-        model: The network, on the device of `x`; put in train mode at every call (the
-            grid runs inference steps of the same model in between).
-        x: The input batch.
-        target: Class labels for a cross-entropy loss; ``None``: the sum of the outputs,
-            a loss that needs no labels and costs the same backward pass.
-        optimizer: Stepped after backward; ``None``: gradients only.
-        precision: "fp32", "bf16" or "fp16" (`resnet_lib.precision.autocast`); fp16 also
-            scales the loss (`resnet_lib.precision.grad_scaler`).
-        forward: What to call instead of `model`, e.g. ``torch.compile(model)``.
+    The loss is cross-entropy against `target`, or without one the sum of the outputs (the
+    same backward pass, no labels needed); without an `optimizer` the step ends at the
+    gradients. `precision` is "fp32", "bf16" or "fp16" (fp16 also scales the loss), and
+    `forward` replaces `model` in the forward pass, e.g. ``torch.compile(model)``.
     """
 
     def __init__(
@@ -78,17 +73,13 @@ class TrainingStep:
         precision: str = "fp32",
         forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor (the input batch), got {type(x).__name__}")
         self.model, self.x, self.target, self.optimizer = model, x, target, optimizer
         self.precision = precision
         self.forward = model if forward is None else forward  # not `or`: a compiled model has no truth value
-        self.scaler = grad_scaler(x.device, precision)  # checks precision
+        self.scaler = grad_scaler(x.device, precision)
 
     def __call__(self) -> None:
-        self.model.train()
+        self.model.train()  # at every call: the grid runs inference steps of the model in between
         self.model.zero_grad(set_to_none=True)
         with autocast(self.x.device, self.precision):
             out = self.forward(self.x)
@@ -106,7 +97,8 @@ def step_memory(step: TrainingStep, baseline: int | None = None) -> tuple[int, s
         step: The step to measure (it runs once more on CUDA).
         baseline: CUDA only: bytes allocated before the model came to the GPU, so that
             its weights, gradients and momentum count too (`CUDA_MEMORY`); ``None``:
-            count only what the step adds to what is there (`STEP_CUDA_MEMORY`). Other
+            count only what the step adds to what is there (`STEP_CUDA_MEMORY`, which
+            says whether the step holds an optimizer step). Other
             models sitting on the GPU are left out either way.
 
     Returns:
@@ -114,11 +106,13 @@ def step_memory(step: TrainingStep, baseline: int | None = None) -> tuple[int, s
         for backward (`SAVED_MEMORY`), the part of the peak that grows with the batch.
     """
     device = step.x.device
-    step.model.zero_grad(set_to_none=True)
+    step.model.zero_grad(set_to_none=True)  # the gradients of an earlier step are not this one's
     if device.type == "cuda":
-        before = torch.cuda.memory_allocated(device) if baseline is None else baseline
-        kind = STEP_CUDA_MEMORY if baseline is None else CUDA_MEMORY
-        return cuda_peak_memory(step, device) - before, kind
+        if baseline is not None:
+            return cuda_peak_memory(step, device) - baseline, CUDA_MEMORY
+        before = torch.cuda.memory_allocated(device)  # weights, other models, earlier tensors
+        what = "forward + backward" + (" + optimizer step" if step.optimizer is not None else "")
+        return cuda_peak_memory(step, device) - before, STEP_CUDA_MEMORY.format(step=what)
     step.model.train()
     with autocast(device, step.precision):
         return saved_tensor_bytes(step.model, step.x), SAVED_MEMORY

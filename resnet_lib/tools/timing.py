@@ -29,17 +29,17 @@ import torch
 from torch import nn
 from torch.utils import benchmark
 
-from resnet_lib.device import pick_device, seed_everything, synchronize
-from resnet_lib.step import TrainingStep, step_memory
-from resnet_lib.tools.validate import check_device, check_int, check_one_of
+from resnet_lib.device import synchronize
+from resnet_lib.tools.step import TrainingStep, step_memory
+from resnet_lib.tools.validate import check_int
 
 __all__ = [
     "SPEED_SETTINGS",
     "StepStats",
     "compare_training_step",
     "interleaved_medians",
-    "parity_benchmark",
     "profile_step",
+    "profile_table",
     "speed_settings",
 ]
 
@@ -77,8 +77,9 @@ class StepStats:
 
     Args:
         seconds: Median seconds per step.
-        memory_bytes: What `resnet_lib.step.step_memory` measured.
-        memory_kind: What `memory_bytes` counts (`resnet_lib.step.STEP_CUDA_MEMORY` or `SAVED_MEMORY`).
+        memory_bytes: What `resnet_lib.tools.step.step_memory` measured.
+        memory_kind: What `memory_bytes` counts, and what the step held (`step.STEP_CUDA_MEMORY`
+            or `step.SAVED_MEMORY`).
     """
 
     seconds: float
@@ -129,7 +130,7 @@ def compare_training_step(
     warmup: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, StepStats]:
-    """Time forward + backward of several models on the same input, interleaved.
+    """Time forward + backward (no optimizer step) of several models on the same input, interleaved.
 
     Timed under `speed_settings` (cuDNN's autotuner on, non-deterministic kernels
     allowed), as a training run would use them; the settings are restored afterwards.
@@ -145,12 +146,7 @@ def compare_training_step(
     Returns:
         Name -> `StepStats` with the median seconds per step and the step's memory.
     """
-    if not isinstance(models, dict) or not models:
-        raise TypeError(f"models must be a non-empty dict of name -> model, got {models!r}")
-    check_int("rounds", rounds)
-    check_int("steps_per_round", steps_per_round)
-    check_int("warmup", warmup, minimum=0)
-    steps = {name: TrainingStep(model, x) for name, model in models.items()}  # checks model and x
+    steps = {name: TrainingStep(model, x) for name, model in models.items()}  # no optimizer
     say = progress or (lambda line: None)
     with speed_settings():
         say(f"  warm-up: {warmup} untimed steps per model ({SPEED_SETTINGS})")
@@ -164,72 +160,56 @@ def compare_training_step(
         return {name: StepStats(seconds[name], *step_memory(step)) for name, step in steps.items()}
 
 
-def parity_benchmark(
-    depth: int = 50,
-    batch_size: int = 8,
-    image_size: int = 224,
-    device: torch.device | str | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, StepStats]:
-    """resnet_lib against torchvision: same weights, same batch, training step.
-
-    Args:
-        depth: 18, 34, 50, 101 or 152.
-        batch_size: Images per batch.
-        image_size: Height and width of the images.
-        device: Where to run, e.g. "cuda"; `pick_device()` when ``None``.
-        progress: Called with a line at each stage (e.g. ``print``); see
-            `compare_training_step`.
-    """
-    import torchvision
-
-    from resnet_lib.models import RESNET_CONFIGS, resnet
-
-    check_one_of("depth", depth, RESNET_CONFIGS)
-    check_int("batch_size", batch_size)
-    check_int("image_size", image_size)
-    device = pick_device() if device is None else check_device("device", device)
-    # Seeds only: the timing settings are compare_training_step's (speed_settings).
-    seed_everything(0, num_threads=None, deterministic=False)
-    ours = resnet(depth).to(device)
-    theirs = getattr(torchvision.models, f"resnet{depth}")().to(device)
-    ours.load_state_dict(theirs.state_dict(), strict=True)  # identical networks
-    x = torch.randn(batch_size, 3, image_size, image_size, device=device)
-    return compare_training_step({"resnet_lib": ours, "torchvision": theirs}, x, progress=progress)
-
-
 def profile_step(step: Callable[[], None], device: torch.device | str, row_limit: int = 8) -> str:
-    """Profile one call of `step` with `torch.profiler`; the table of the top operations.
+    """Profile one call of `step` with `torch.profiler`; a table of the top operations.
 
-    Operations are sorted by self time on the GPU for CUDA (the CPU time of a CUDA
-    operation is only its launch), by self CPU time elsewhere. Call `step` once before,
-    so that one-off costs (allocation, autotuning) stay out of the table.
-
-    Args:
-        step: What to profile, e.g. ``lambda: train_step(model, x)``.
-        device: Where `step` runs, e.g. "cuda" (it is synchronised before the profile ends).
-        row_limit: Rows of the table.
+    Sorted by self time (an operation's own, without what it calls): on the GPU for CUDA,
+    where the CPU time of an operation is only its launch, on the CPU elsewhere. Call
+    `step` once before, so that one-off costs (allocation, autotuning) stay out of it.
     """
     from torch.profiler import ProfilerActivity, profile
 
-    if not callable(step):
-        raise TypeError(f"step must be a function taking no arguments, got {step!r}")
-    device = check_device("device", device)
-    check_int("row_limit", row_limit)
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    # The profiler's C++ side writes start/stop lines (and, without a GPU, an error about
-    # it) straight to file descriptor 2; they say nothing about the step, so silence them.
+    on_gpu = torch.device(device).type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu else [])
+    with _quiet_stderr(), profile(activities=activities) as prof:
+        step()
+        synchronize(device)
+    return profile_table(prof.key_averages(), on_gpu, row_limit)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2: the profiler's C++ side writes start/stop lines (and,
+    without a GPU, an error about it) straight to it, which say nothing about the step."""
     sys.stderr.flush()
-    saved_fd = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        with profile(activities=activities) as prof:
-            step()
-            synchronize(device)
+        yield
     finally:
-        os.dup2(saved_fd, 2)
-        os.close(saved_fd)
+        os.dup2(saved, 2)
+        os.close(saved)
         os.close(devnull)
-    sort_by = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    return prof.key_averages().table(sort_by=sort_by, row_limit=row_limit)
+
+
+def profile_table(events: list, on_gpu: bool, row_limit: int = 8) -> str:
+    """The `row_limit` operations of `events` (``prof.key_averages()``) with the most self
+    time: name, self time in ms, its share of the total, calls; 86 characters wide."""
+    check_int("row_limit", row_limit)
+
+    def self_us(event) -> float:  # microseconds; torch >= 2.4 says "device" for the GPU
+        if not on_gpu:
+            return event.self_cpu_time_total
+        if hasattr(event, "self_device_time_total"):
+            return event.self_device_time_total
+        return event.self_cuda_time_total
+
+    where = "GPU" if on_gpu else "CPU"
+    total = sum(self_us(e) for e in events) or 1.0
+    lines = [f"{'operation':<56} {f'self {where} ms':>12} {'share':>8} {'calls':>7}"]
+    for event in sorted(events, key=self_us, reverse=True)[:row_limit]:
+        name = event.key if len(event.key) <= 56 else event.key[:53] + "..."
+        share = 100 * self_us(event) / total
+        lines.append(f"{name:<56} {self_us(event) / 1e3:12.3f} {share:7.1f}% {event.count:7d}")
+    lines.append(f"self {where} time of all operations: {total / 1e3:.3f} ms")
+    return "\n".join(lines)
