@@ -202,3 +202,10 @@ def test_a_fence_inside_the_code_does_not_close_the_block():
 
     markdown = Source(documented)._repr_markdown_()
     assert markdown.startswith("````python\n") and markdown.endswith("\n````")
+
+
+def test_log_axis_labels_that_are_not_plain_numbers_are_found():
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar([0, 1], [19.5, 50])
+    ax.set_yscale("log")
+    assert any("is not a plain number" in p for p in figure_problems(fig))

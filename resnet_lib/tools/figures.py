@@ -420,7 +420,8 @@ def figure_problems(
     the width (as a notebook stores it, cropped to what is drawn); every text's size;
     two texts of one axes (or of the figure) overlapping; a text placed in a plot
     (`ax.text`, `ax.annotate`) or a legend on a line or a marker, or reaching out of
-    the axes frame. A notebook cell can end with ``assert not figure_problems(fig)``.
+    the axes frame; tick labels that are not plain numbers ("2x10^1"). A notebook
+    cell can end with ``assert not figure_problems(fig)``.
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
@@ -436,6 +437,12 @@ def figure_problems(
         for t in texts:
             if t.get_fontsize() < min_font_pt:
                 problems.append(f"text {_name(t)} is {t.get_fontsize():g} pt (at least {min_font_pt:g})")
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():
+            # A log axis' default labels, "2x10^1": a reader wants 20.
+            odd = [t for t in _tick_labels(axis) if t.get_visible() and "times10" in t.get_text()]
+            if odd:
+                problems.append(f"tick label {_name(odd[0])} is not a plain number")
     every = [(t, t.get_window_extent(renderer).shrunk(0.98, 0.9)) for _, texts in groups for t in texts]
     for ax, texts in groups:
         # Texts of one legend are laid out by matplotlib and never collide.
