@@ -166,12 +166,12 @@ def train(
     sums, first_step = EpochSums(*saved_sums), step
     with tqdm(total=total_steps, initial=step, desc=desc, leave=False, disable=not progress) as bar:
         for epoch in range(first_epoch, epochs):
+            if step == total_steps:  # resumed from the run's last checkpoint: nothing left
+                break
             if hasattr(train_loader.sampler, "set_epoch"):
                 train_loader.sampler.set_epoch(epoch)  # DDP: a different shuffle every epoch
             model.train()
-            batches = iter(train_loader)
-            runs.restore_random_state()  # after iter(), which draws a seed of its own
-            for images, labels in batches:
+            for images, labels in runs.batches():  # resumed: the rest of the saved epoch
                 images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
                 optimizer.param_groups[0]["lr"] = lr_at(step, total_steps, lr, schedule, warmup_steps)
                 with autocast(device, precision):

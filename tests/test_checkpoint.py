@@ -250,3 +250,13 @@ def test_nan_losses_are_found_at_the_epoch_end_with_their_step(shapes):
     loaders = make_loaders(shapes[0], shapes[1], 32)
     with pytest.raises(FloatingPointError, match=r"the loss is (nan|inf) at step \d+: try a smaller lr"):
         train(small_net(), loaders[0], lr=1e30, momentum=0.0, progress=False)
+
+
+def test_resuming_a_finished_run_trains_no_further(shapes, tmp_path):
+    # The run ends mid-epoch (12 steps, 5 an epoch): its last checkpoint is at step 12.
+    path = tmp_path / "run.pt"
+    model, history, _ = run(shapes, max_steps=12, checkpoint=path)
+    resumed, again, reads = run(shapes, max_steps=12, resume_from=path)
+    assert reads == 0 and again == history and len(again["step_loss"]) == 12
+    for a, b in zip(model.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)

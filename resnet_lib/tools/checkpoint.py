@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -306,12 +307,15 @@ class RunCheckpoints:
         history = {k: list(v) for k, v in saved["history"].items()}  # a copy: resume_from stays as it was
         return step, (step - 1) // len(self.loader), history, saved["epoch_sums"]
 
-    def restore_random_state(self) -> None:
-        """Resuming, as the first epoch's batches are about to be drawn: set the random state
-        that draws the crops the saved run would have drawn next (once; a new run: nothing)."""
+    def batches(self) -> Iterator[Any]:
+        """The loader's batches of the next epoch. Resuming, the first call sets the random
+        state the saved run would have drawn its next crops with (after `iter`, which draws
+        a seed of its own), and its sampler skips the batches the saved run trained on."""
+        batches = iter(self.loader)
         if self.rng_state is not None:
             torch.set_rng_state(self.rng_state)
             self.rng_state = None
+        return batches
 
     def save(
         self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, **state: Any
