@@ -411,6 +411,46 @@ def _name(text: Text) -> str:
     return repr(text.get_text().replace("\n", " ")[:40])
 
 
+def _core(box: Bbox, px: float = 1.5) -> Bbox:
+    """`box` less `px` pixels on every side: boxes that only touch do not overlap."""
+    return Bbox([[box.x0 + px, box.y0 + px], [box.x1 - px, box.y1 - px]])
+
+
+def _inside(box: Bbox, frame: Bbox, slack: float = 1.0) -> bool:
+    return (
+        box.x0 >= frame.x0 - slack
+        and box.x1 <= frame.x1 + slack
+        and box.y0 >= frame.y0 - slack
+        and box.y1 <= frame.y1 + slack
+    )
+
+
+def _overlaps(texts: list[Text], others: list[Text], renderer) -> list[str]:
+    """Each pair of `texts` (or of a text and one of `others`) drawn on each other."""
+    boxes = {t: _core(t.get_window_extent(renderer)) for t in texts + others}
+    pairs = [(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :] + others]
+    return [f"texts {_name(a)} and {_name(b)} overlap" for a, b in pairs if boxes[a].overlaps(boxes[b])]
+
+
+def _placed_problems(ax: plt.Axes, renderer) -> list[str]:
+    """Texts placed in the plot, and the legend: on a marker, across a line, out of the frame."""
+    markers, lines = _marks(ax, renderer)
+    frame = ax.get_window_extent(renderer)
+    placed = [(f"text {_name(t)}", t) for t in ax.texts if t.get_visible() and t.get_text().strip()]
+    if ax.get_legend() is not None:
+        placed.append(("the legend", ax.get_legend()))
+    problems = []
+    for label, artist in placed:
+        box = artist.get_window_extent(renderer)
+        if any(_core(box).overlaps(m) for m in markers):
+            problems.append(f"{label} covers a marker")
+        elif any(path.intersects_bbox(_core(box), filled=False) for path in lines):
+            problems.append(f"{label} crosses a line")
+        if artist is not ax.get_legend() and not _inside(box, frame):
+            problems.append(f"{label} reaches out of the axes frame")
+    return problems
+
+
 def figure_problems(
     fig: Figure, dpi: float | None = None, max_width_px: int = MAX_WIDTH_PX, min_font_pt: float = MIN_FONT_PT
 ) -> list[str]:
@@ -432,59 +472,25 @@ def figure_problems(
     width = (fig.get_tightbbox(renderer).width + 0.2) * dpi  # bbox_inches="tight", 0.1 inch padding
     if width > max_width_px * 1.02:
         problems.append(f"the figure is {width:.0f} px wide at {dpi:g} dpi (at most {max_width_px})")
-    groups = [(ax, _texts(ax)) for ax in fig.axes] + [(None, _texts(fig))]
-    for _, texts in groups:
-        for t in texts:
-            if t.get_fontsize() < min_font_pt:
-                problems.append(f"text {_name(t)} is {t.get_fontsize():g} pt (at least {min_font_pt:g})")
-    for ax in fig.axes:
-        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():
-            # A log axis' default labels, "2x10^1": a reader wants 20.
-            odd = [t for t in _tick_labels(axis) if t.get_visible() and "times10" in t.get_text()]
-            if odd:
-                problems.append(f"tick label {_name(odd[0])} is not a plain number")
-    every = [(t, t.get_window_extent(renderer).shrunk(0.98, 0.9)) for _, texts in groups for t in texts]
-    for ax, texts in groups:
-        # Texts of one legend are laid out by matplotlib and never collide.
-        legend = ax.get_legend() if ax is not None else None
-        own = set(legend.get_texts()) | {legend.get_title()} if legend else set()
-        boxes = [(t, t.get_window_extent(renderer).shrunk(0.98, 0.9)) for t in texts]
-        for i, (a, box_a) in enumerate(boxes):
-            for b, box_b in boxes[i + 1 :]:
-                if not (a in own and b in own) and box_a.overlaps(box_b):
-                    problems.append(f"texts {_name(a)} and {_name(b)} overlap")
-        if ax is None:  # the figure's own texts (a suptitle) against every axes' texts
-            for a, box_a in boxes:
-                problems += [
-                    f"texts {_name(a)} and {_name(b)} overlap"
-                    for b, box_b in every
-                    if b not in texts and box_a.overlaps(box_b)
-                ]
-            continue
-        markers, lines = _marks(ax, renderer)
-        frame = ax.get_window_extent(renderer)
-        placed = [(t, t.get_window_extent(renderer)) for t in ax.texts if t in texts]
-        if legend is not None:
-            placed.append((legend, legend.get_window_extent(renderer)))
-        for t, box in placed:
-            label = "the legend" if t is legend else f"text {_name(t)}"
-            inner = box.shrunk(0.96, 0.9)
-            if any(inner.overlaps(m) for m in markers):
-                problems.append(f"{label} covers a marker")
-            elif any(path.intersects_bbox(inner, filled=False) for path in lines):
-                problems.append(f"{label} crosses a line")
-            if t is not legend and not _inside(box, frame):
-                problems.append(f"{label} reaches out of the axes frame")
+    axes_texts = {ax: _texts(ax) for ax in fig.axes}
+    figure_texts = _texts(fig)  # a suptitle, a figure legend
+    every = [t for texts in axes_texts.values() for t in texts]
+    for t in every + figure_texts:
+        if t.get_fontsize() < min_font_pt:
+            problems.append(f"text {_name(t)} is {t.get_fontsize():g} pt (at least {min_font_pt:g})")
+    for ax, texts in axes_texts.items():
+        # A log axis' default labels, "2x10^1": a reader wants 20.
+        odd = [t for t in texts if "times10" in t.get_text()]
+        if odd:
+            problems.append(f"tick label {_name(odd[0])} is not a plain number")
+        # The entries of one legend are laid out by matplotlib: they never collide.
+        legend = ax.get_legend()
+        entries = set(legend.get_texts()) | {legend.get_title()} if legend else set()
+        plain = [t for t in texts if t not in entries]
+        problems += _overlaps(plain, [t for t in texts if t in entries], renderer)
+        problems += _placed_problems(ax, renderer)
+    problems += _overlaps(figure_texts, every, renderer)
     return problems
-
-
-def _inside(box: Bbox, frame: Bbox, slack: float = 1.0) -> bool:
-    return (
-        box.x0 >= frame.x0 - slack
-        and box.x1 <= frame.x1 + slack
-        and box.y0 >= frame.y0 - slack
-        and box.y1 <= frame.y1 + slack
-    )
 
 
 # --- Notebook 06: accuracy against cost, every ResNet weight set of torchvision ---------------
@@ -522,11 +528,10 @@ def _place_label(ax: plt.Axes, name: str, points: list[tuple[float, float]], tak
         )
         label.set_in_layout(False)  # inside the axes: the layout need not make room for it
         box = label.get_window_extent(renderer)
-        inner = box.shrunk(0.96, 0.9)
         free = (
             _inside(box, frame)
-            and not any(inner.overlaps(b) for b in taken + markers)
-            and not any(path.intersects_bbox(inner, filled=False) for path in lines)
+            and not any(_core(box).overlaps(b) for b in taken + markers)
+            and not any(path.intersects_bbox(_core(box), filled=False) for path in lines)
         )
         if free:
             taken.append(box)
