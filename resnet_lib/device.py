@@ -40,14 +40,10 @@ def pick_device(verbose: bool = True) -> torch.device:
 def seed_everything(seed: int = 0, num_threads: int | None = 2, deterministic: bool = True) -> None:
     """Seed Python, NumPy and PyTorch, and make CPU (and cuDNN) results repeatable.
 
-    Args:
-        seed: The seed for every random number generator.
-        num_threads: CPU threads for PyTorch. A float sum split over a different
-            number of threads rounds differently, so a fixed count gives the same
-            digits on every machine. ``None`` leaves PyTorch's default.
-        deterministic: Ask PyTorch for deterministic kernels (a warning, not an
-            error, where an operation has none) and turn off cuDNN's autotuner,
-            which may pick different algorithms from run to run.
+    `num_threads` fixes PyTorch's CPU threads (None: its default): a float sum split over
+    another number of threads rounds differently. `deterministic` asks for deterministic
+    kernels (a warning where an operation has none) and turns cuDNN's autotuner off, which
+    may pick other algorithms from run to run.
     """
     check_int("seed", seed, minimum=0)
     if seed >= 2**32:  # NumPy's limit
