@@ -157,8 +157,8 @@ def train(
     if not (on_epoch_end is None or callable(on_epoch_end)):
         raise TypeError(f"on_epoch_end must be a function or None, got {on_epoch_end!r}")
     signature = dict(schedule=schedule, lr=lr, warmup_steps=warmup_steps, total_steps=total_steps)
-    signature.update(device=device.type, precision=precision)  # checkpoint, resume_from: checked here
-    runs = RunCheckpoints(checkpoint, resume_from, train_loader, **signature)
+    signature.update(device=device.type, precision=precision)  # what a resumed run must match
+    runs = RunCheckpoints(checkpoint, resume_from, train_loader, **signature)  # checks both paths
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     scaler = grad_scaler(device, precision)  # on for fp16 only; a disabled scaler changes nothing
