@@ -99,23 +99,43 @@ def both_pipelines(
 
 
 def compare_pipelines(
-    device: torch.device | str = "cpu", batch_size: int = 128, images: int = 2560, n: int = 45_000
+    device: torch.device | str = "cpu",
+    batch_size: int = 128,
+    images: int = 2560,
+    n: int = 45_000,
+    threads: int | None = 1,
 ) -> dict[str, float]:
-    """``{"old": images/s, "new": images/s, "ratio": new / old}``, measured one after the other."""
+    """``{"old": images/s, "new": images/s, "ratio": new / old}``, measured one after the other.
+
+    With `threads` torch CPU threads (None: as they are), put back afterwards: a batch's
+    operations are too small to gain from more, and on a busy machine extra threads wait.
+    """
     device = check_device("device", device)
     check_int("batch_size", batch_size)
     check_int("images", images)
     loaders = both_pipelines(device, batch_size, n)
-    result = {
-        "old": pipeline_speed(loaders["old"], device, images),
-        "new": pipeline_speed(loaders["new"], device, images * 10),
-    }
+    before = torch.get_num_threads()
+    if threads is not None:
+        check_int("threads", threads)
+        torch.set_num_threads(threads)
+    try:
+        result = {
+            "old": pipeline_speed(loaders["old"], device, images),
+            "new": pipeline_speed(loaders["new"], device, images * 10),
+        }
+    finally:
+        torch.set_num_threads(before)
     result["ratio"] = result["new"] / result["old"]
     return result
 
 
 def step_breakdown(
-    model: nn.Module, loader: DataLoader, device: torch.device, steps: int = 10, amp: bool = True
+    model: nn.Module,
+    loader: DataLoader,
+    device: torch.device,
+    steps: int = 10,
+    amp: bool = True,
+    warmup: int = 2,
 ) -> dict[str, float]:
     """Milliseconds per step spent getting a batch and computing it: ``{"data": .., "compute": ..}``.
 
@@ -125,6 +145,7 @@ def step_breakdown(
     sum is a little more than a step takes. No DDP all-reduce is included.
     """
     check_int("steps", steps)
+    check_int("warmup", warmup, minimum=0)
     model = copy.deepcopy(model).to(device).train()
     precision = training_precision(device, amp)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
@@ -132,7 +153,7 @@ def step_breakdown(
     rng = torch.get_rng_state()
     totals = {"data": 0.0, "compute": 0.0}
     batches = iter(loader)
-    for i in range(steps + 2):  # the first two warm up (cuDNN's autotuner, allocations)
+    for i in range(warmup + steps):  # the first ones warm up (cuDNN's autotuner, allocations)
         _sync(device)
         t0 = time.perf_counter()
         try:
@@ -150,7 +171,7 @@ def step_breakdown(
         scaler.step(optimizer)
         scaler.update()
         _sync(device)
-        if i >= 2:
+        if i >= warmup:
             totals["data"] += t1 - t0
             totals["compute"] += time.perf_counter() - t1
     torch.set_rng_state(rng)
@@ -190,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     check_int("threads", args.threads)
     torch.set_num_threads(args.threads)
     device = pick_device(verbose=False) if args.device is None else check_device("device", args.device)
-    r = compare_pipelines(device, args.batch_size, args.images, args.dataset_size)
+    r = compare_pipelines(device, args.batch_size, args.images, args.dataset_size, args.threads)
     print(f"device {device}, batch {args.batch_size}, {torch.get_num_threads()} torch thread(s)")
     print(f"old (PIL + AugmentedDataset, num_workers=0): {r['old']:10,.0f} images/s")
     print(f"new (uint8 tensor, batched crops and flips): {r['new']:10,.0f} images/s")
