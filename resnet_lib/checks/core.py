@@ -156,7 +156,7 @@ def _explained(answer: Any, right: Any, mistakes: list[tuple[Any, str]], hint: s
     why = [message for wrong, message in mistakes if wrong == answer and wrong != right]
     if not why:
         return hint
-    return " Or: ".join(w[0].upper() + w[1:] + "." for w in why)
+    return " Or: ".join(w[0].upper() + w[1:] + ("" if w.endswith("?") else ".") for w in why)
 
 
 # What a float answer to a question about sizes is told: the formula's floor.

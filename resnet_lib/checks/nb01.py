@@ -73,28 +73,6 @@ def _ceil_widths(rule: str = "torch") -> tuple[int, int]:
     return tuple(pool_output_size(i, k, s, p, ceil_mode=True) for i in CEIL_SIZES)
 
 
-# ResNet-18's stem and first block's two 3x3 convs, as (kernel, stride, padding, dilation).
-RF_EXERCISE_LAYERS = [(7, 2, 3, 1), (3, 2, 1, 1), (3, 1, 1, 1), (3, 1, 1, 1)]
-
-
-def _rf_without_jump(layers: list[tuple[int, int, int, int]]) -> int:
-    return 1 + sum(d * (k - 1) for k, _, _, d in layers)
-
-
-def _rf_jump_after_stride(layers: list[tuple[int, int, int, int]]) -> int:
-    size, jump = 1, 1
-    for k, s, _, d in layers:
-        jump *= s
-        size += d * (k - 1) * jump
-    return size
-
-
-def _rf_exercise() -> int:
-    from resnet_lib.arithmetic import receptive_field
-
-    return receptive_field(RF_EXERCISE_LAYERS).size
-
-
 # --- a design exercise: a conv that takes 57 to 19 and reads every pixel -------------
 
 DESIGN_SIZES = (57, 19)  # input and wanted output of exercise 01.4
@@ -248,31 +226,140 @@ def _judge_output_size(fn: Any) -> tuple[bool, str]:
     )
 
 
+# --- inverse questions: which input, which dilation, how many layers -----------------
+
+# Exercise 01.1: the input widths that a 5x5 conv with stride 2 and padding 2 takes to 29.
+INVERSE_CONV, INVERSE_OUT = (5, 2, 2), 29  # (kernel, stride, padding)
+
+
+def _widths_giving(out: int, formula: Callable[[int], int]) -> tuple[int, int] | None:
+    """(smallest, largest) input width that `formula` takes to `out`, or None."""
+    sizes = [i for i in range(1, 8 * out) if formula(i) == out]
+    return (sizes[0], sizes[-1]) if sizes else None
+
+
+def _inverse_right() -> tuple[int, int] | None:
+    from resnet_lib.arithmetic import conv_output_size
+
+    k, s, p = INVERSE_CONV
+    return _widths_giving(INVERSE_OUT, lambda i: conv_output_size(i, k, s, p) if i + 2 * p >= k else 0)
+
+
+def _inverse_mistakes() -> list[tuple[Any, str]]:
+    k, s, p = INVERSE_CONV
+    wrong = [
+        (lambda i: (i + 2 * p - k) // s, "the + 1 is missing: it counts the first position of the kernel"),
+        (lambda i: (i + p - k) // s + 1, "there are p zeros on each side: add 2p"),
+        (lambda i: (i - k) // s + 1, "the padding is missing: the kernel slides over i + 2p cells"),
+        (lambda i: -(-(i + 2 * p - k) // s) + 1, "that rounds up: the formula takes the floor"),
+    ]
+    right = _inverse_right()
+    found = [(_widths_giving(INVERSE_OUT, f), why) for f, why in wrong]
+    found += [
+        (
+            (right[0], right[0]),
+            "the floor takes more than one width to the same output: what does the next width give?",
+        ),
+        ((right[1], right[1]), "the floor takes more than one width to the same output: and the one before?"),
+    ]
+    return [(w, why) for w, why in found if w is not None]
+
+
+# Exercise 01.2: the dilation that takes 20 to 8 with a 3x3 kernel, no padding, stride 1.
+DILATION_SIZES, DILATION_KERNEL = (20, 8), 3
+
+
+def _judge_dilation(answer: Any) -> tuple[bool, str]:
+    from resnet_lib.arithmetic import conv_output_size
+
+    (size, wanted), k = DILATION_SIZES, DILATION_KERNEL
+    d = as_int(answer)
+    if d is None or d < 1:
+        return False, f"❌ Not yet: the answer is a dilation, an int of at least 1; you gave {answer!r}."
+    span = d * (k - 1) + 1
+    if span > size:
+        return (
+            False,
+            f"❌ Not yet: with dilation {d} the kernel spans {span} cells, more than the {size} of the input.",
+        )
+    out = conv_output_size(size, k, dilation=d)
+    if out == wanted:
+        return True, f"✅ Correct: {d}: the kernel spans {span} cells, and {size} - {span} + 1 = {wanted}."
+    why = (
+        " (the span is d(k - 1) + 1, not d·k)" if size - d * k + 1 == wanted or size - d * k == wanted else ""
+    )
+    return (
+        False,
+        f"❌ Not yet: with dilation {d} the kernel spans {span} cells and gives {out}, not {wanted}{why}.",
+    )
+
+
+# Exercise 01.6: a (kernel_size, dilation) that keeps 28 at 28 with padding 6 and stride 1.
+SAME_SIZE, SAME_PADDING = 28, 6
+
+
+def _judge_same(answer: Any) -> tuple[bool, str]:
+    from resnet_lib.arithmetic import conv_output_size
+
+    ints = as_ints(answer)
+    if ints is None or len(ints) != 2:
+        return False, f"❌ Not yet: answer a tuple of two ints (kernel_size, dilation); you gave {answer!r}."
+    k, d = ints
+    if k < 3 or d < 2:
+        return False, (
+            f"❌ Not yet: the exercise asks for a kernel of at least 3 and a dilation of at least 2; "
+            f"you gave {ints!r}."
+        )
+    span = d * (k - 1) + 1
+    if span > SAME_SIZE + 2 * SAME_PADDING:
+        return (
+            False,
+            f"❌ Not yet: kernel {k} with dilation {d} spans {span} cells, more than the padded input.",
+        )
+    out = conv_output_size(SAME_SIZE, k, padding=SAME_PADDING, dilation=d)
+    if out == SAME_SIZE:
+        return True, (
+            f"✅ Correct: kernel {k} with dilation {d} spans {span} = 2 · {SAME_PADDING} + 1 cells, "
+            f"so {SAME_SIZE} stays {SAME_SIZE}."
+        )
+    why = (
+        " The span of a dilated kernel is d(k - 1) + 1, not d·k."
+        if d * k == 2 * SAME_PADDING + 1 or d * k == 2 * SAME_PADDING
+        else ""
+    )
+    return False, (
+        f"❌ Not yet: kernel {k} with dilation {d} spans {span} cells: with {SAME_PADDING} zeros on each "
+        f"side it gives {out}, not {SAME_SIZE}.{why}"
+    )
+
+
+# Exercise 01.9: how many 3x3 stride-1 convs after ResNet-18's stem until a pixel sees RF_WANTED pixels.
+RF_STEM, RF_WANTED = [(7, 2, 3, 1), (3, 2, 1, 1)], 100
+
+
+def _convs_until(wanted: int, grow: Callable[[int], int]) -> int:
+    n = 0
+    while grow(n) < wanted:
+        n += 1
+    return n
+
+
+def _rf_after(n: int) -> int:
+    from resnet_lib.arithmetic import receptive_field
+
+    return receptive_field(RF_STEM + [(3, 1, 1, 1)] * n).size
+
+
 def register() -> None:
     """Put notebook 01's judges into `EXERCISES`."""
-    from resnet_lib.arithmetic import conv_output_size, same_padding
 
-    plus_one = "the + 1 is missing: it counts the first position of the kernel"
     EXERCISES["01.1"] = judge_value(
-        lambda: conv_output_size(57, 5, stride=2, padding=2),
-        "Put i = 57, k = 5, s = 2, p = 2, d = 1 into the formula; remember the floor and the + 1.",
-        lambda: [
-            (conv_output_size(57, 5, stride=2, padding=2) - 1, plus_one),
-            ((57 + 2 - 5) // 2 + 1, "there are p zeros on each side: add 2p"),
-            ((57 - 5) // 2 + 1, "the padding is missing: the kernel slides over i + 2p cells"),
-        ],
+        _inverse_right,
+        "Write the formula with i unknown, then try the widths around 2 · 29: which give 29?",
+        _inverse_mistakes,
         whole=SIZES,
     )
-    EXERCISES["01.2"] = judge_value(
-        lambda: conv_output_size(20, 3, dilation=3),
-        "First work out how many cells the dilated kernel spans: d(k - 1) + 1.",
-        lambda: [
-            (20 - 3 + 1, "that ignores the dilation: the kernel spans d(k - 1) + 1 cells, not k"),
-            (conv_output_size(20, 3, dilation=3) - 1, plus_one),
-            (20 - 3 * 3 + 1, "a dilated kernel spans d(k - 1) + 1 cells, not d·k"),
-        ],
-        whole=SIZES,
-    )
+    EXERCISES["01.2"] = _judge_dilation
     EXERCISES["01.3"] = _judge_output_size
     EXERCISES["01.4"] = _judge_design
     EXERCISES["01.5"] = judge_value(
@@ -292,18 +379,7 @@ def register() -> None:
         ],
         whole=SIZES,
     )
-    EXERCISES["01.6"] = judge_value(
-        lambda: same_padding(5, dilation=3),
-        "The dilated kernel spans d(k - 1) + 1 cells; it needs half of d(k - 1) on each side.",
-        lambda: [
-            (
-                same_padding(5),
-                "that is the padding without dilation: the dilated kernel spans d(k - 1) + 1 cells",
-            ),
-            (2 * same_padding(5, dilation=3), "that is the total over both sides: p is added on each side"),
-        ],
-        whole="a padding is a whole number of cells: use // (floor division)",
-    )
+    EXERCISES["01.6"] = _judge_same
     EXERCISES["01.7"] = judge_value(
         lambda: _halvings_to_one(224),
         "Each one gives ceil(i / 2): 224 → 112 → ... count the steps until 1.",
@@ -331,21 +407,24 @@ def register() -> None:
         ],
         whole=SIZES,
     )
+    stem = _rf_after(0)  # 11 pixels, with a jump of 4
     EXERCISES["01.9"] = judge_value(
-        _rf_exercise,
-        "Keep two numbers per layer: r_out = r_in + (k - 1)·j_in, then j_out = j_in·s.",
+        lambda: _convs_until(RF_WANTED, _rf_after),
+        "Each 3x3 conv with stride 1 adds (k - 1) times the jump after the stem: how much is that?",
         lambda: [
             (
-                _rf_without_jump(RF_EXERCISE_LAYERS),
-                "each layer adds (k - 1) times the jump, not (k - 1): the jump grows with every stride",
+                _convs_until(RF_WANTED, lambda n: stem + 2 * n),
+                "each conv adds (k - 1) times the jump, not (k - 1): the stem's strides made the jump 4",
             ),
             (
-                sum(k for k, _, _, _ in RF_EXERCISE_LAYERS),
-                "receptive fields do not add kernel sizes: each layer adds (k - 1)·jump",
+                _convs_until(RF_WANTED, lambda n: stem + 3 * n),
+                "receptive fields do not add kernel sizes: each conv adds (k - 1)·jump",
             ),
             (
-                _rf_jump_after_stride(RF_EXERCISE_LAYERS),
-                "a layer widens the field by (k - 1) times the jump *before* its own stride",
+                _convs_until(RF_WANTED, _rf_after) - 1,
+                f"{_convs_until(RF_WANTED, _rf_after) - 1} convs reach "
+                f"{_rf_after(_convs_until(RF_WANTED, _rf_after) - 1)}, short of {RF_WANTED}: round up",
             ),
         ],
+        whole="a number of convs is a whole number: answer an int",
     )
