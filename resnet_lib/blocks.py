@@ -1,5 +1,5 @@
 """The two residual blocks of ResNet (He et al. 2015, "Deep Residual Learning for
-Image Recognition", arXiv:1512.03385, Fig. 5).
+Image Recognition", arXiv:1512.03385, Fig. 5), and the pre-activation block.
 
 A residual block computes ``relu(F(x) + shortcut(x))``: the layers only have to learn
 the *change* F(x) to their input, and the identity shortcut gives gradients a path
@@ -10,31 +10,14 @@ that no layer can shrink.
   make the 3x3 conv cheap by running it on 4x fewer channels.
 
 Attribute names (conv1, bn1, ..., downsample) follow torchvision, so that
-torchvision's state dicts load into these blocks unchanged.
+torchvision's state dicts load into these blocks unchanged. As in torchvision, the
+blocks leave bad sizes to PyTorch's own errors; the builders (`resnet`,
+`cifar_resnet`) check their arguments.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
-
-from resnet_lib.tools.validate import check_bool, check_int
-
-
-def _check_block_args(in_channels: int, channels: int, stride: int, downsample: object = None) -> None:
-    for name, value in (("in_channels", in_channels), ("channels", channels), ("stride", stride)):
-        check_int(name, value)
-    if downsample is not None and not isinstance(downsample, nn.Module):
-        raise TypeError(f"downsample must be None or a shortcut module, got {downsample!r}")
-
-
-def _check_conv_args(in_channels: int, out_channels: int, stride: int, groups: int = 1) -> None:
-    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("stride", stride)):
-        check_int(name, value)
-    check_int("groups", groups)
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
-        )
 
 
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -45,7 +28,6 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
     into independent groups (ResNeXt's cardinality): each output channel sees only
     ``in_channels / groups`` inputs, so weights and multiply-adds shrink by ``groups``.
     """
-    _check_conv_args(in_channels, out_channels, stride, groups)
     return nn.Conv2d(
         in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
     )
@@ -53,7 +35,6 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     """1x1 convolution: mixes channels at each pixel, no bias (see `conv3x3`)."""
-    _check_conv_args(in_channels, out_channels, stride)
     return nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)
 
 
@@ -69,8 +50,6 @@ def projection_shortcut(
     a strided 1x1 conv ignores 3 of every 4 input pixels, so average each 2x2 window
     first and let the 1x1 conv run with stride 1 on the averages.
     """
-    _check_conv_args(in_channels, out_channels, stride)
-    check_bool("avg_down", avg_down)
     if avg_down and stride != 1:
         return nn.Sequential(
             nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False),
@@ -81,14 +60,10 @@ def projection_shortcut(
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convs with a shortcut around them.
+    """Two 3x3 convs of ``channels`` with a shortcut around them; the first has the stride.
 
-    Args:
-        in_channels: Channels of the block's input.
-        channels: Channels of both convs; the block outputs ``channels * expansion``.
-        stride: Stride of the first conv (2 halves the spatial size).
-        downsample: Shortcut module for when the identity does not fit (see
-            `projection_shortcut`); ``None`` means the identity.
+    ``downsample`` is the shortcut where the identity does not fit (see
+    `projection_shortcut`); ``None`` means the identity.
     """
 
     expansion: int = 1  # output channels = channels * expansion
@@ -97,7 +72,6 @@ class BasicBlock(nn.Module):
         self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, channels, stride, downsample)
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn1 = nn.BatchNorm2d(channels)
         self.relu = nn.ReLU(inplace=True)  # in place: saves one activation-sized buffer
@@ -117,24 +91,15 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3, 1x1 expand, with a shortcut around them.
+    """1x1 reduce, 3x3, 1x1 expand to ``channels * 4``, with a shortcut around them.
 
-    Args:
-        in_channels: Channels of the block's input.
-        channels: Width of the inner 1x1 and 3x3 convs; the block outputs
-            ``channels * expansion`` (4x wider).
-        stride: Stride of the block (2 halves the spatial size).
-        downsample: Shortcut module for when the identity does not fit; ``None``
-            means the identity.
-        stride_in_1x1: Where the stride sits. ``False`` (default) puts it in the 3x3
-            conv, as torchvision does ("ResNet v1.5"); ``True`` puts it in the first
-            1x1 conv, as in the paper ("v1"), which skips 3 of every 4 pixels
-            before any 3x3 conv has seen them: cheaper, slightly less accurate.
-        groups: Groups of the 3x3 conv (ResNeXt's cardinality, Xie et al. 2017).
-        base_width: Channels per group, for a stage of width 64. The inner width is
-            ``channels * base_width / 64 * groups``: 64 and 1 give the ResNet
-            bottleneck, 128 and 1 the Wide ResNet's (2x wider inside, Zagoruyko &
-            Komodakis 2016), 4 and 32 ResNeXt-50 32x4d's.
+    ``stride_in_1x1=False`` puts the stride in the 3x3 conv, as torchvision does
+    ("ResNet v1.5"); ``True`` puts it in the first 1x1 conv, as the paper does ("v1"),
+    which skips 3 of every 4 pixels before any 3x3 conv has seen them: cheaper,
+    slightly less accurate. ``groups`` are the 3x3 conv's (ResNeXt's cardinality, Xie
+    et al. 2017) and ``base_width`` the channels per group at stage width 64: 64 and 1
+    give ResNet's bottleneck, 128 and 1 the Wide ResNet's (Zagoruyko & Komodakis 2016),
+    4 and 32 ResNeXt-50 32x4d's.
     """
 
     expansion: int = 4
@@ -150,13 +115,7 @@ class Bottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, channels, stride, downsample)
-        check_bool("stride_in_1x1", stride_in_1x1)
-        check_int("groups", groups)
-        check_int("base_width", base_width)
         width = int(channels * base_width / 64) * groups  # of the 1x1 reduce and the 3x3
-        if width == 0:
-            raise ValueError(f"channels * base_width / 64 must be >= 1, got {channels} * {base_width} / 64")
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, width, stride_1x1)
         self.bn1 = nn.BatchNorm2d(width)
@@ -184,13 +143,6 @@ class PreActBasicBlock(nn.Module):
     shortcut path is a pure identity from block to block, forward and backward: the
     network's output is its first block's input plus a sum of branches. (In the
     original `BasicBlock` the ReLU after the addition sits on that path.)
-
-    Args:
-        in_channels: Channels of the block's input.
-        channels: Channels of both convs (``expansion`` is 1).
-        stride: Stride of the first conv.
-        downsample: Shortcut module for when the identity does not fit; ``None``
-            means the identity. It is applied to the block's raw input.
     """
 
     expansion: int = 1
@@ -199,16 +151,31 @@ class PreActBasicBlock(nn.Module):
         self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, channels, stride, downsample)
         self.bn1 = nn.BatchNorm2d(in_channels)  # normalises the input, so it has in_channels
         self.conv1 = conv3x3(in_channels, channels, stride)
         self.bn2 = nn.BatchNorm2d(channels)
         self.conv2 = conv3x3(channels, channels)
         self.relu = nn.ReLU(inplace=True)  # in place on BatchNorm's output, never on x
-        self.downsample = downsample
+        self.downsample = downsample  # applied to the block's raw input
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.conv1(self.relu(self.bn1(x)))
         out = self.conv2(self.relu(self.bn2(out)))
         return out + identity  # no ReLU after the sum: the identity path stays clean
+
+
+def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
+    """torchvision's initialisation, in place. He (Kaiming) init keeps the activations'
+    variance steady through ReLUs; BatchNorm starts as the identity; fc keeps PyTorch's
+    default. `zero_init_residual` starts each block as the identity (Goyal et al. 2017)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    if zero_init_residual:  # a second pass: the first visits each block before its BatchNorms
+        for m in model.modules():
+            if isinstance(m, (BasicBlock, Bottleneck)):
+                nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)

@@ -18,19 +18,16 @@ from torch.func import functional_call
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_lib.inspection import in_mode
-from resnet_lib.tools.validate import check_int
+from resnet_lib.tools.validate import check_module, check_shape
 
 
 @dataclass(frozen=True)
 class FlopCount:
-    """FLOPs of one forward pass, as counted by `torch.utils.flop_counter`.
+    """FLOPs of one forward pass of the whole batch, as `torch.utils.flop_counter` counts them.
 
     Only convolutions and matrix products are counted (BatchNorm, ReLU, additions
     and pooling are a rounding error next to them). One multiply-add is 2 FLOPs;
     torchvision's and the paper's "FLOPs" tables list multiply-adds (`macs`).
-
-    Args:
-        flops: Floating-point operations of the whole batch.
     """
 
     flops: int
@@ -42,12 +39,8 @@ class FlopCount:
 
 def _count(model: nn.Module, input_size: tuple[int, ...], backward: bool) -> int:
     """FLOPs of a forward pass (and of the backward pass after it) of `model`, on the meta device."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {model!r} ({type(model).__name__})")
-    if not isinstance(input_size, (tuple, list, torch.Size)) or not input_size:
-        raise TypeError(f"input_size must be a shape such as (1, 3, 224, 224), got {input_size!r}")
-    for i, n in enumerate(input_size):
-        check_int(f"input_size[{i}]", n)
+    check_module("model", model)
+    check_shape("input_size", input_size, None, "such as (1, 3, 224, 224)")
     if next(model.parameters(), None) is None:
         raise ValueError(
             f"model must have parameters: FLOPs are counted for its convolutions and matrix products,"
@@ -69,30 +62,15 @@ def _count(model: nn.Module, input_size: tuple[int, ...], backward: bool) -> int
 
 
 def count_flops(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> FlopCount:
-    """Count the FLOPs of one forward pass of `model` on an input of `input_size`.
-
-    Args:
-        model: The model, on any device (it is run on meta copies of its weights, in
-            eval mode, and left exactly as it was).
-        input_size: Shape of the input batch, batch dimension included.
-
-    Returns:
-        A `FlopCount`; ``.flops`` and ``.macs`` (multiply-adds).
-    """
+    """The FLOPs of one forward pass of `model` (on any device, left as it was) on a batch
+    of `input_size`: a `FlopCount`, with ``.flops`` and ``.macs`` (multiply-adds)."""
     return FlopCount(_count(model, input_size, backward=False))
 
 
 def count_step_flops(model: nn.Module, input_size: tuple[int, ...]) -> tuple[int, int]:
-    """FLOPs of a forward pass and of forward + backward, counted, not assumed.
+    """``(forward, forward + backward)`` FLOPs of a batch of `input_size`, counted, not assumed.
 
     The backward pass computes gradients for the weights and for the activations,
     except for the input image, so it costs a little less than twice the forward pass.
-
-    Args:
-        model: The network, on any device (see `count_flops`).
-        input_size: Shape of the batch, e.g. ``(1, 3, 224, 224)``.
-
-    Returns:
-        ``(forward_flops, forward_and_backward_flops)`` for the whole batch.
     """
     return _count(model, input_size, backward=False), _count(model, input_size, backward=True)

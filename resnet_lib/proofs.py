@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from resnet_lib.tools.validate import check_bool, check_int, check_module, check_number
+from resnet_lib.tools.validate import check_bool, check_int, check_module, check_number, check_tensor
 
 __all__ = ["ProofReport", "compare_models", "randomise_batchnorm"]
 
@@ -28,18 +28,12 @@ CHECKS = ("eval", "train", "gradients", "running_stats")
 
 
 def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm of `model` random statistics and affine parameters, in place.
+    """Give every BatchNorm of `model` random statistics and affine parameters, in place;
+    returns `model`.
 
     The values depend only on `seed` and on the BatchNorms' names and sizes (they are
     drawn in the sorted order of the names), so two models with the same state-dict
     keys get the same values, whatever order their modules were registered in.
-
-    Args:
-        model: Any module; its BatchNorm layers are changed.
-        seed: Seed of the values.
-
-    Returns:
-        `model`, for chaining.
     """
     check_module("model", model)
     check_int("seed", seed, minimum=0)
@@ -60,20 +54,13 @@ def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
 
 @dataclass
 class ProofReport:
-    """What `compare_models` found.
+    """What `compare_models` found: the largest |ours - reference| of each check."""
 
-    Attributes:
-        eval, train, gradients, running_stats: Largest |ours - reference| of each check
-            (outputs in eval mode, outputs in train mode, all parameters' gradients, all
-            BatchNorm buffers after the train step).
-        equal: Every check within tolerance.
-    """
-
-    eval: float
-    train: float
-    gradients: float
-    running_stats: float
-    equal: bool
+    eval: float  # the outputs in eval mode
+    train: float  # the outputs in train mode
+    gradients: float  # every parameter's gradient
+    running_stats: float  # every BatchNorm buffer after the train step
+    equal: bool  # every check within tolerance
 
     def differences(self) -> dict[str, float]:
         """The four largest differences by check name."""
@@ -121,25 +108,13 @@ def compare_models(
 
     A check passes when each tensor's largest difference is at most
     ``atol + rtol * max|reference|``: exact equality is asked of nobody, since a GPU may
-    sum in another order from one run to the next.
-
-    Args:
-        ours: The model to prove.
-        reference: The model it must equal (e.g. torchvision's).
-        x: A batch of inputs (at least 2 samples, for train-mode BatchNorm).
-        seed: Seed of the BatchNorm values.
-        rtol, atol: Tolerances, see above.
-        load_weights: False compares the models with the weights they have: for a caller
-            that loaded (and randomised) them itself, e.g. from a file, and wants that
-            loading checked rather than replaced.
-
-    Returns:
-        A `ProofReport`: the largest difference of each check and ``equal``.
+    sum in another order from one run to the next. ``load_weights=False`` compares the
+    models with the weights they have: for a caller that loaded (and randomised) them
+    itself, e.g. from a file, and wants that loading checked rather than replaced.
     """
     check_module("ours", ours)
     check_module("reference", reference)
-    if not isinstance(x, Tensor):
-        raise TypeError(f"x must be a torch.Tensor batch, got {type(x).__name__}")
+    check_tensor("x", x)
     if x.dim() < 2 or x.shape[0] < 2:
         raise ValueError(
             f"x must be a batch of at least 2 inputs (train-mode BatchNorm), got {tuple(x.shape)}"

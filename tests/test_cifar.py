@@ -7,7 +7,7 @@ from torch import nn
 
 from resnet_lib.blocks import BasicBlock, Bottleneck
 from resnet_lib.checks import check_block
-from resnet_lib.cifar import CifarResNet, PadShortcut, PlainBlock, cifar_resnet
+from resnet_lib.cifar import PadShortcut, PlainBlock, cifar_resnet
 from resnet_lib.inspection import (
     count_parameters,
     gradient_norms,
@@ -46,8 +46,10 @@ def test_pad_shortcut_subsamples_and_zero_pads():
     assert torch.equal(out[:, :2], x[:, :, ::2, ::2])
     assert not out[:, 2:].any()
     assert count_parameters(PadShortcut(2, 5, 2)) == 0
-    with pytest.raises(ValueError, match="only add channels"):
-        PadShortcut(4, 2, 1)
+    # Zero padding can only add channels: the builder refuses widths that shrink.
+    with pytest.raises(ValueError, match="widths must not shrink with option A"):
+        cifar_resnet(20, widths=(32, 16, 64))
+    assert cifar_resnet(20, "B", widths=(32, 16, 64)).layer2[0].downsample is not None
 
 
 def test_plain_block_has_no_shortcut():
@@ -56,8 +58,7 @@ def test_plain_block_has_no_shortcut():
         nn.init.zeros_(m.weight)
     # All weights of the last BN at zero: a residual block would pass x through, a plain one gives 0.
     assert not block(torch.rand(1, 4, 5, 5)).any()
-    with pytest.raises(ValueError, match="no shortcut"):
-        PlainBlock(4, 8, 2, downsample=nn.Identity())
+    assert block.downsample is None
 
 
 def test_zero_init_residual_makes_blocks_identities():
@@ -75,7 +76,7 @@ def test_zero_init_residual_makes_blocks_identities():
 )
 def test_bad_arguments_are_explained(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        CifarResNet(**kwargs)
+        cifar_resnet(**kwargs)
 
 
 def test_wrong_input_is_explained():

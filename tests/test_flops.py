@@ -1,4 +1,8 @@
-"""FLOP counting (resnet_lib.flops): the forward pass, and forward + backward."""
+"""FLOP counting (resnet_lib.flops): the forward pass, and forward + backward.
+
+The reference multiply-adds of every ResNet depth are tests/test_models.py's; here, the
+counter itself: one conv counted by hand, the backward pass, and bad arguments.
+"""
 
 import pytest
 import torch
@@ -16,35 +20,35 @@ def test_count_flops_of_one_conv_and_the_model_untouched():
     assert conv.training and torch.equal(conv.weight, weight) and conv.weight.device.type == "cpu"
 
 
-@pytest.mark.parametrize("depth, macs", [(18, 1_814_073_344), (50, 4_089_184_256)])
-def test_count_flops_gives_the_reference_multiply_adds(depth, macs):
-    # torchvision's figures: 1.814 and 4.089 GFLOPS (multiply-adds) at 224x224.
+def test_the_backward_pass_costs_a_little_less_than_twice_the_forward_pass():
     with torch.device("meta"):  # a model without data counts the same
-        model = resnet(depth)
-    assert count_flops(model).macs == macs
+        model = resnet(18)
     forward, both = count_step_flops(model, (1, 3, 224, 224))
-    assert forward == 2 * macs
+    assert forward == count_flops(model).flops
+    # No gradient for the input image: the first conv's backward is half a conv cheaper.
+    assert 2 * forward < both < 3 * forward
 
 
-def test_a_model_without_parameters_is_refused():
-    with pytest.raises(ValueError, match="model must have parameters: .* this ReLU has none"):
-        count_flops(nn.ReLU())
-    with pytest.raises(ValueError, match="model must have parameters"):
-        count_step_flops(nn.Sequential(), (1, 3, 8, 8))
+@pytest.mark.parametrize("model", [nn.ReLU(), nn.Sequential()])
+def test_a_model_without_parameters_is_refused(model):
+    for count in (count_flops, count_step_flops):
+        with pytest.raises(ValueError, match="model must have parameters"):
+            count(model, (1, 3, 8, 8))
 
 
 @pytest.mark.parametrize(
-    "model, input_size, error, match",
+    "model, input_size, error, named",
     [
-        ("resnet", (1, 3, 32, 32), TypeError, "model must be a torch.nn.Module, got 'resnet'"),
-        (nn.Linear(2, 2), 224, TypeError, "input_size must be a shape such as"),
-        (nn.Linear(2, 2), (), TypeError, "input_size must be a shape such as"),
-        (nn.Linear(2, 2), (1, 0), ValueError, r"input_size\[1\] must be a positive int, got 0"),
-        (nn.Linear(2, 2), (1, 2.0), TypeError, r"input_size\[1\] must be a positive int, got 2.0"),
-        (nn.Linear(2, 2), (True, 2), TypeError, r"input_size\[0\] must be a positive int, got True"),
+        ("resnet", (1, 3, 32, 32), TypeError, "model"),
+        (nn.Linear(2, 2), 224, TypeError, "input_size"),
+        (nn.Linear(2, 2), (), ValueError, "input_size"),
+        (nn.Linear(2, 2), (1, 0), ValueError, "input_size[1]"),
+        (nn.Linear(2, 2), (1, 2.0), TypeError, "input_size[1]"),
+        (nn.Linear(2, 2), (True, 2), TypeError, "input_size[0]"),
     ],
 )
-def test_bad_arguments_are_refused_before_counting(model, input_size, error, match):
+def test_bad_arguments_are_refused_before_counting(model, input_size, error, named):
     for count in (count_flops, count_step_flops):
-        with pytest.raises(error, match=match):
+        with pytest.raises(error) as raised:
             count(model, input_size)
+        assert named in str(raised.value)

@@ -9,7 +9,6 @@ from resnet_lib import (
     RESNET_CONFIGS,
     BasicBlock,
     Bottleneck,
-    ResNet,
     compare_models,
     count_flops,
     count_parameters,
@@ -137,31 +136,22 @@ def test_other_inputs_and_classes():
 
 
 @pytest.mark.parametrize(
-    "kwargs, error, match",
+    "kwargs, error, named",
     [
-        ({"depth": 20}, ValueError, r"depth must be one of \[18, 34, 50, 101, 152\], got 20"),
-        ({"depth": 18, "num_classes": 0}, ValueError, "num_classes must be >= 1, got 0"),
-        ({"depth": 18, "in_channels": 0}, ValueError, "in_channels must be >= 1, got 0"),
-        ({"depth": 18, "in_channels": 3.0}, TypeError, r"in_channels must be an int, got 3.0 \(float\)"),
-        ({"depth": 34, "stride_in_1x1": True}, ValueError, "stride_in_1x1=True needs Bottleneck"),
+        ({"depth": 20}, ValueError, ("depth", "20")),
+        ({"depth": 18.0}, ValueError, ("depth", "18.0")),
+        ({"depth": 18, "num_classes": 0}, ValueError, ("num_classes", "0")),
+        ({"depth": 18, "in_channels": 3.0}, TypeError, ("in_channels", "3.0")),
+        ({"depth": 18, "zero_init_residual": 1}, TypeError, ("zero_init_residual", "1")),
+        ({"depth": 34, "stride_in_1x1": True}, ValueError, ("stride_in_1x1=True", "Bottleneck")),
+        ({"depth": 18, "groups": 32}, ValueError, ("groups=32", "Bottleneck")),
+        ({"depth": 18, "colour": True}, TypeError, ("colour",)),  # not an option: Python says so
     ],
 )
-def test_bad_builder_arguments(kwargs, error, match):
-    with pytest.raises(error, match=match):
+def test_bad_builder_arguments(kwargs, error, named):
+    with pytest.raises(error) as raised:
         resnet(**kwargs)
-
-
-@pytest.mark.parametrize(
-    "block, layers, error, match",
-    [
-        (nn.Conv2d, (2, 2, 2, 2), TypeError, "block must be BasicBlock or Bottleneck"),
-        (BasicBlock, (2, 2, 2), ValueError, r"layers must give the blocks of 4 stages, got \(2, 2, 2\)"),
-        (BasicBlock, (2, 0, 2, 2), ValueError, r"layers\[1\] must be >= 1, got 0"),
-    ],
-)
-def test_bad_block_layouts(block, layers, error, match):
-    with pytest.raises(error, match=match):
-        ResNet(block, layers)
+    assert all(n in str(raised.value) for n in named), str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -169,9 +159,7 @@ def test_bad_block_layouts(block, layers, error, match):
     [((2, 1, 64, 64), r"\(2, 1, 64, 64\)"), ((3, 64, 64), r"\(3, 64, 64\)")],
 )
 def test_input_that_does_not_fit_the_model(shape, got):
-    with pytest.raises(
-        ValueError, match=rf"expected an input of shape \(batch, 3, height, width\), got {got}"
-    ):
+    with pytest.raises(ValueError, match=rf"\(batch, 3, height, width\), got {got}"):
         resnet18()(torch.zeros(shape))
 
 

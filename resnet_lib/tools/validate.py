@@ -8,9 +8,12 @@ Types are exact: a bool is not an int (``stride=True`` is a bug), and 18.0 is no
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import torch
 
@@ -83,18 +86,12 @@ def check_tensor(name: str, value: object) -> None:
         )
 
 
-def check_shape(name: str, value: object, length: int, meaning: str) -> None:
-    """Raise unless `value` is a tuple or list of `length` positive ints, e.g. an input size.
-
-    Args:
-        name: The argument's name.
-        value: The value given.
-        length: How many sizes it must hold.
-        meaning: What they are, for the message, e.g. "(batch, channels, height, width)".
-    """
+def check_shape(name: str, value: object, length: int | None, meaning: str) -> None:
+    """Raise unless `value` is a tuple or list of `length` (None: any number but 0) positive
+    ints, e.g. an input size; `meaning` says what they are, e.g. "(batch, channels, h, w)"."""
     if not isinstance(value, (tuple, list)):
         raise TypeError(f"{name} must be a tuple {meaning}, got {value!r} ({type(value).__name__})")
-    if len(value) != length:
+    if not value or (length is not None and len(value) != length):
         raise ValueError(f"{name} must be a tuple {meaning}, got {tuple(value)!r}")
     for i, size in enumerate(value):
         check_int(f"{name}[{i}]", size)
@@ -108,18 +105,49 @@ def check_path(name: str, value: object) -> None:
         )
 
 
+F = TypeVar("F", bound=Callable)
+
+
+def check_args(where: Callable[..., None] | None = None, **rules: int | type) -> Callable[[F], F]:
+    """Decorator: check the named arguments on every call, so that the body is what it computes.
+
+    A rule is the least int the argument may be (`check_int`) or `bool` (`check_bool`); an
+    argument whose default is None may be None. Then `where(**arguments)`, if given, checks
+    how they relate. E.g. ``@check_args(size=1, padding=0)``.
+    """
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def checked(*args, **kwargs):
+            arguments = signature.bind(*args, **kwargs)
+            arguments.apply_defaults()
+            for name, rule in rules.items():
+                value = arguments.arguments[name]
+                if value is None and signature.parameters[name].default is None:
+                    continue
+                if rule is bool:
+                    check_bool(name, value)
+                else:
+                    check_int(name, value, minimum=rule)
+            if where is not None:
+                where(**arguments.arguments)
+            return function(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
 # What a model's forward is given. Both checks only read a tensor's type, dtype and shape, so
 # they cost nothing next to a conv and work as well under torch.compile and on the meta device.
 
 
 def check_input(x: torch.Tensor, in_channels: int, dtype: torch.dtype = torch.float32) -> None:
-    """Fail with a readable message before conv2d fails with a cryptic one.
-
-    Args:
-        x: What the model was given.
-        in_channels: Channels the first conv expects.
-        dtype: The dtype of the model's weights (autocast may still compute in half precision).
-    """
+    """Fail with a readable message where conv2d's would mislead (a NumPy array, integer
+    pixels, float64 images for float32 weights). `dtype` is the weights' dtype; half
+    precision passes, as autocast computes in it."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(
             f"expected a torch.Tensor of images, got {type(x).__name__}: e.g. torch.from_numpy(x).float()"

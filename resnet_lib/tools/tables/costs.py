@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from resnet_lib.device import model_device
 from resnet_lib.flops import count_flops
 from resnet_lib.inspection import count_parameters, in_mode, model_receptive_field, saved_tensor_bytes
 from resnet_lib.models import ResNet
-from resnet_lib.tools.tables.layout import _depth_of
+from resnet_lib.tools.tables.layout import depth_of
 from resnet_lib.tools.tables.table import Table
 from resnet_lib.tools.validate import check_int
 
@@ -53,9 +54,9 @@ def model_stats(model: ResNet, image_size: int = 224, batch_size: int = 1) -> Mo
         image_size: Side of the square input (multiply-adds, activations).
         batch_size: Images in the batch whose activation memory is measured.
     """
-    depth = _depth_of(model)
+    depth = depth_of(model)
     check_int("batch_size", batch_size)
-    device = next(model.parameters()).device
+    device = model_device(model)
     flops = count_flops(model, (1, model.in_channels, image_size, image_size))
 
     with in_mode(model, training=True, keep_buffers=True):

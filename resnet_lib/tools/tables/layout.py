@@ -53,7 +53,8 @@ class Architecture:
     macs: int  # multiply-adds of one image, from count_flops
 
 
-def _depth_of(model: ResNet) -> int:
+def depth_of(model: ResNet) -> int:
+    """The depth of `RESNET_CONFIGS` whose blocks `model` has (ValueError if none)."""
     block = type(model.layer1[0])
     layers = tuple(len(getattr(model, f"layer{i}")) for i in range(1, 5))
     for depth, (config_block, config_layers) in RESNET_CONFIGS.items():
@@ -83,8 +84,8 @@ def architecture(depth: int, image_size: int = 224, model: ResNet | None = None,
         model = resnet(depth, **kwargs)
     elif kwargs:
         raise TypeError(f"options {sorted(kwargs)} build a model; they cannot change the model given")
-    elif _depth_of(model) != depth:
-        raise ValueError(f"the model given is a ResNet-{_depth_of(model)}, not a ResNet-{depth}")
+    elif depth_of(model) != depth:
+        raise ValueError(f"the model given is a ResNet-{depth_of(model)}, not a ResNet-{depth}")
     block, layers = RESNET_CONFIGS[depth]
     input_size = (1, model.in_channels, image_size, image_size)
     calls = trace_layers(model, input_size)
