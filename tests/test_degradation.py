@@ -193,6 +193,40 @@ def test_the_controls_resume_where_they_stopped(tmp_path):
     assert json.loads(out.read_text()) == json.loads(json.dumps(second))
 
 
+def test_a_control_stopped_part_way_runs_again_from_its_start(tmp_path):
+    out = tmp_path / "c.json"
+    settings = {**SETTINGS, **TINY, "steps": 8}
+    partial = {"name": "plain-20, lr 0.1", "arm": "plain-20", "seed": 0, "step": [4], "partial": True}
+    out.write_text(json.dumps({"settings": settings, "environment": {}, "controls": {}, "runs": [partial]}))
+    again = run_controls(out, names=("plain-20, lr 0.1",), **{**TINY, "steps": 8})
+    assert [(r["step"], r.get("partial")) for r in again["runs"]] == [([4, 8], None)]
+
+
+def test_the_controls_file_is_written_after_every_epoch(tmp_path):
+    out = tmp_path / "c.json"
+    from resnet_lib.tools import degradation
+
+    steps_written = []
+    real_write = degradation.run_arm
+
+    def spy(*args, **kwargs):
+        outer = kwargs["on_epoch"]
+
+        def record(curves):
+            outer(curves)
+            steps_written.append(json.loads(out.read_text())["runs"][-1]["step"])
+
+        return real_write(*args, **{**kwargs, "on_epoch": record})
+
+    degradation_run_arm = degradation.run_arm
+    try:
+        degradation.run_arm = spy
+        degradation.run_controls(out, names=("plain-20, lr 0.1",), **{**TINY, "steps": 8})
+    finally:
+        degradation.run_arm = degradation_run_arm
+    assert steps_written == [[4], [4, 8]]
+
+
 def test_the_longer_control_runs_four_times_the_steps(tmp_path):
     run = run_controls(tmp_path / "c.json", names=("plain-56, 4x steps",), **{**TINY, "steps": 1})
     assert run["runs"][0]["step"][-1] == 4
