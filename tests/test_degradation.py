@@ -89,6 +89,22 @@ def test_the_stored_experiment_is_complete_and_used_the_librarys_recipe():
     assert all(r["step"][-1] == SETTINGS["steps"] for r in stored["runs"])
 
 
+def test_the_stored_mechanism_and_controls_used_the_librarys_recipe():
+    from resnet_lib.tools.degradation import CONTROLS, CONTROLS_FILE, MECHANISM_FILE
+
+    mechanism = json.loads(MECHANISM_FILE.read_text())
+    assert mechanism["settings"] == SETTINGS and mechanism["steps"] == 100
+    convs = {"plain-20": 19, "plain-56": 55, "ResNet-56": 55}
+    assert {arm: len(r["weight_norm"][0]) for arm, r in mechanism["arms"].items()} == convs
+    assert all(len(r["weight_norm"]) == len(r["grad_norm"]) == 100 for r in mechanism["arms"].values())
+    if CONTROLS_FILE.is_file():  # what the background run had finished (or begun) when committed
+        controls = json.loads(CONTROLS_FILE.read_text())
+        assert controls["settings"] == SETTINGS
+        for run in controls["runs"]:
+            assert run["name"] in CONTROLS and run["arm"] == CONTROLS[run["name"]]["arm"]
+            assert len(run["clean_train_error"]) == len(run["step"]) == len(run["lr"])
+
+
 def test_missing_results_say_how_to_make_them(tmp_path):
     with pytest.raises(FileNotFoundError, match="tasks.py degradation"):
         load_degradation(tmp_path / "none.json")
