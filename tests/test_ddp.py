@@ -75,3 +75,29 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(tmp_path):
     assert saved["model"].keys() == reference.keys()
     for name, tensor in saved["model"].items():  # weights and BatchNorm statistics, bit for bit
         assert torch.equal(tensor, reference[name]), name
+
+
+def test_one_process_with_the_per_image_pipeline_prints_its_settings_and_step_split(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    command = [sys.executable, "-m", "resnet_lib.tools.train_cifar", "--data", "shapes", "--image-size", "16"]
+    command += ["--n-train", "128", "--batch-size", "32", "--epochs", "1", "--max-steps", "2"]
+    command += ["--pipeline", "per-image", "--breakdown-steps", "1", "--no-progress"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "per-image pipeline" in result.stdout and "cudnn.benchmark off" in result.stdout
+    assert "a step, timed apart (1 steps" in result.stdout and "compute" in result.stdout
+    assert "done: 2 steps" in result.stdout
+
+
+def test_help_states_the_schedule_in_steps_and_each_options_cost():
+    result = subprocess.run(
+        [sys.executable, "-m", "resnet_lib.tools.train_cifar", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = " ".join(result.stdout.split())
+    assert "182 epochs are 63,882 steps" in text and "351 steps at batch 128" in text
+    for option in ("--deterministic", "--compile", "--pipeline", "--breakdown-steps"):
+        assert option in text
+    assert "paid once" in text and "{cosine,step,constant}" in text

@@ -1,12 +1,11 @@
 """A data pipeline that keeps up with a GPU: the whole training set as one uint8 tensor.
 
 CIFAR-10's 45,000 training images are 138 MB as uint8, small enough to keep in the
-GPU's memory. `TensorImages`
-holds them as one ``(N, 3, H, W)`` tensor and makes a whole batch at once: it gathers
-the batch's images, moves each by its random offset (flipped with probability 1/2) in
-one indexing operation, normalises per channel, and zeroes what came from outside the
-image, which is the random crop of the image padded with 4 zero pixels. The path it
-replaces (`data.AugmentedDataset` behind a torchvision dataset) converts, pads and crops
+GPU's memory. `TensorImages` holds them as one ``(N, 3, H, W)`` tensor and makes a
+whole batch at once: it gathers the batch's images, moves each by its random offset
+(flipped with probability 1/2) in one indexing operation, normalises per channel, and
+zeroes what came from outside the image, which is the random crop of the image padded
+with 4 zero pixels. The path it replaces (`data.AugmentedDataset` behind a torchvision dataset) converts, pads and crops
 every image in Python, one at a time, on the CPU.
 
 The crops are the same as `AugmentedDataset`'s: padding is with zeros *after*
