@@ -1,20 +1,14 @@
 """Output-size arithmetic for convolution and pooling layers (notebook 01).
 
-A window of ``kernel_size`` taps spaced ``dilation`` apart covers
-``dilation * (kernel_size - 1) + 1`` input positions. Sliding it by ``stride`` over
-``size`` positions padded with ``padding`` on each side gives, per spatial dimension
-(the "Shape" sections of the docs of ``torch.nn.Conv2d`` and ``torch.nn.MaxPool2d``)::
+A window of ``kernel_size`` taps spaced ``dilation`` apart, slid by ``stride`` over
+``size`` positions padded with ``padding`` on each side, gives per dimension (the
+"Shape" sections of the docs of ``torch.nn.Conv2d`` and ``torch.nn.MaxPool2d``)::
 
     out = floor((size + 2*padding - dilation*(kernel_size - 1) - 1) / stride) + 1
 
-The ``+ 1`` counts the first window; the quotient counts how many more whole strides
-fit before the window runs off the padded input. A partial step gives no full window,
-so it is dropped, and the last few input positions may never be seen. Pooling can keep
-that partial window with ``ceil_mode=True``, unless it would start in the right-hand
-padding and so contain nothing but padding.
-
-Plain Python on integers: it plans a network (224 -> 112 -> 56 in a ResNet stem)
-without creating a tensor.
+The ``+ 1`` counts the first window, the quotient the whole strides that fit after it:
+a partial step gives no full window, so the last input positions may never be seen.
+Plain Python on integers: it plans a network (224 -> 112 -> 56) without a tensor.
 """
 
 from __future__ import annotations
@@ -24,17 +18,12 @@ from dataclasses import dataclass
 
 from resnet_lib.tools.validate import check_args, check_int
 
-__all__ = ["ReceptiveField", "conv_output_size", "pool_output_size", "receptive_field", "same_padding"]
-
 
 def _window_fits(
     size: int, kernel_size: int, stride: int | None, padding: int, dilation: int, ceil_mode=None
 ) -> None:
-    """Refuse a window that fits nowhere, where the formula would give an empty output.
-
-    Pooling (a `ceil_mode` given) may stick out by ``stride - 1`` with ceil_mode, and pads
-    at most ``kernel_size // 2``, PyTorch's rule, so that no window holds padding only.
-    """
+    """Refuse a window that fits nowhere (the output would be empty). Pooling (a `ceil_mode`)
+    pads at most ``kernel_size // 2``, PyTorch's rule, so that no window is all padding."""
     if ceil_mode is not None and padding > kernel_size // 2:
         raise ValueError(
             f"padding must be at most kernel_size // 2 = {kernel_size // 2} for pooling, got {padding}"
@@ -76,7 +65,8 @@ def pool_output_size(
 ) -> int:
     """Output size of max pooling along one dimension, as ``torch.nn.MaxPool2d``'s.
 
-    ``stride=None`` means ``kernel_size`` (windows side by side), as in PyTorch.
+    ``stride=None`` means ``kernel_size``, as in PyTorch. ``ceil_mode=True`` keeps a
+    last, partial window, unless it would start in the right-hand padding.
 
     >>> pool_output_size(112, kernel_size=3, stride=2, padding=1)
     56
@@ -95,29 +85,24 @@ def pool_output_size(
 
 @check_args(kernel_size=1, dilation=1)
 def same_padding(kernel_size: int, dilation: int = 1) -> int:
-    """Padding that keeps the size of a stride-1 convolution.
-
-    With stride 1 the size changes by ``2*padding - dilation*(kernel_size - 1)``, so
-    the padding is half of ``dilation*(kernel_size - 1)``, which must be even.
+    """Padding that keeps the size of a stride-1 convolution: with stride 1 the size changes
+    by ``2*padding - dilation*(kernel_size - 1)``, so half of that, which must be even.
 
     >>> same_padding(3), same_padding(3, dilation=2)
     (1, 2)
     """
     total = dilation * (kernel_size - 1)
     if total % 2:
-        raise ValueError(
-            f"no symmetric padding keeps the size for kernel_size={kernel_size}, "
-            f"dilation={dilation}: the total padding dilation*(kernel_size - 1) = "
-            f"{total} is odd. PyTorch's padding='same' would pad asymmetrically "
-            f"({total // 2} before, {total - total // 2} after)"
+        raise ValueError(  # PyTorch's padding="same" pads the odd one more after
+            f"no symmetric padding for kernel_size={kernel_size}, dilation={dilation}: the total"
+            f" dilation*(kernel_size - 1) = {total} is odd ({total // 2} before, {total - total // 2} after)"
         )
     return total // 2
 
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """Output unit ``i`` sees input positions ``i*stride - padding`` to
-    ``i*stride - padding + size - 1`` (positions below 0 are padding)."""
+    """Unit ``i`` sees input positions ``i*stride - padding`` to ``i*stride - padding + size - 1``."""
 
     size: int  # how many input pixels one output unit sees
     stride: int  # how far apart neighbouring output units look (the total stride)
@@ -127,9 +112,8 @@ class ReceptiveField:
 def receptive_field(layers: Iterable[tuple[int, int, int, int]]) -> ReceptiveField:
     """Receptive field of a chain of ``(kernel_size, stride, padding, dilation)`` layers.
 
-    Walking from the input, each layer widens the field by ``effective - 1`` steps of
-    the total stride so far (the *jump*), then multiplies the jump by its own stride:
-    late layers widen the field much more than early ones.
+    Each layer widens the field by ``effective size - 1`` steps of the total stride so far
+    (the *jump*), then multiplies the jump by its stride: late layers widen it most.
 
     >>> receptive_field([(7, 2, 3, 1), (3, 2, 1, 1)])  # a ResNet stem
     ReceptiveField(size=11, stride=4, padding=5)

@@ -1,18 +1,9 @@
-"""The two residual blocks of ResNet (He et al. 2015, "Deep Residual Learning for
-Image Recognition", arXiv:1512.03385, Fig. 5), and the pre-activation block.
+"""The residual blocks of ResNet (He et al. 2015, arXiv:1512.03385, Fig. 5).
 
-A residual block computes ``relu(F(x) + shortcut(x))``: the layers only have to learn
-the *change* F(x) to their input, and the identity shortcut gives gradients a path
-that no layer can shrink.
-
-- ``BasicBlock`` (ResNet-18/34): two 3x3 convs.
-- ``Bottleneck`` (ResNet-50/101/152): 1x1 reduce, 3x3, 1x1 expand (x4). The 1x1 convs
-  make the 3x3 conv cheap by running it on 4x fewer channels.
-
-Attribute names (conv1, bn1, ..., downsample) follow torchvision, so that
-torchvision's state dicts load into these blocks unchanged. As in torchvision, the
-blocks leave bad sizes to PyTorch's own errors; the builders (`resnet`,
-`cifar_resnet`) check their arguments.
+A block computes ``relu(F(x) + shortcut(x))``: its layers only learn the *change* F(x),
+and the identity shortcut gives gradients a path that no layer can shrink. Names follow
+torchvision, so its state dicts load unchanged; as there, bad sizes are left to
+PyTorch's errors (the builders, `resnet` and `cifar_resnet`, check their arguments).
 """
 
 from __future__ import annotations
@@ -23,10 +14,9 @@ from torch import Tensor, nn
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
     """3x3 convolution with padding 1, so that stride 1 keeps the spatial size.
 
-    No bias: the BatchNorm that always follows subtracts the mean, which would
-    cancel any bias, and has a bias (beta) of its own. ``groups`` splits the channels
-    into independent groups (ResNeXt's cardinality): each output channel sees only
-    ``in_channels / groups`` inputs, so weights and multiply-adds shrink by ``groups``.
+    No bias: the BatchNorm that always follows subtracts the mean, which would cancel
+    it, and has a bias (beta) of its own. ``groups`` (ResNeXt's cardinality): each output
+    channel sees ``in_channels / groups`` inputs, so weights and work shrink by ``groups``.
     """
     return nn.Conv2d(
         in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
@@ -41,14 +31,11 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 def projection_shortcut(
     in_channels: int, out_channels: int, stride: int, avg_down: bool = False
 ) -> nn.Sequential:
-    """The paper's option B shortcut: a strided 1x1 conv + BatchNorm.
-
-    Used only where the identity cannot be added: when the block changes the
-    spatial size (stride != 1) or the number of channels.
+    """The paper's option B shortcut, where the identity cannot be added (the block changes
+    the size or the channels): a strided 1x1 conv + BatchNorm.
 
     ``avg_down=True`` is "ResNet-D" (He et al. 2019, "Bag of Tricks", arXiv:1812.01187):
-    a strided 1x1 conv ignores 3 of every 4 input pixels, so average each 2x2 window
-    first and let the 1x1 conv run with stride 1 on the averages.
+    a strided 1x1 conv ignores 3 of every 4 pixels, so average each 2x2 window first.
     """
     if avg_down and stride != 1:
         return nn.Sequential(
@@ -60,11 +47,7 @@ def projection_shortcut(
 
 
 class BasicBlock(nn.Module):
-    """Two 3x3 convs of ``channels`` with a shortcut around them; the first has the stride.
-
-    ``downsample`` is the shortcut where the identity does not fit (see
-    `projection_shortcut`); ``None`` means the identity.
-    """
+    """Two 3x3 convs with a shortcut around them; ``downsample=None`` is the identity."""
 
     expansion: int = 1  # output channels = channels * expansion
 
@@ -93,13 +76,11 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1x1 reduce, 3x3, 1x1 expand to ``channels * 4``, with a shortcut around them.
 
-    ``stride_in_1x1=False`` puts the stride in the 3x3 conv, as torchvision does
-    ("ResNet v1.5"); ``True`` puts it in the first 1x1 conv, as the paper does ("v1"),
-    which skips 3 of every 4 pixels before any 3x3 conv has seen them: cheaper,
-    slightly less accurate. ``groups`` are the 3x3 conv's (ResNeXt's cardinality, Xie
-    et al. 2017) and ``base_width`` the channels per group at stage width 64: 64 and 1
-    give ResNet's bottleneck, 128 and 1 the Wide ResNet's (Zagoruyko & Komodakis 2016),
-    4 and 32 ResNeXt-50 32x4d's.
+    The stride sits in the 3x3 conv, as in torchvision ("v1.5"); ``stride_in_1x1`` puts it
+    in the first 1x1, as in the paper ("v1"): cheaper, as it skips 3 of every 4 pixels
+    before a 3x3 conv sees them, and slightly less accurate. ``groups`` (of the 3x3) and
+    ``base_width`` (channels per group at stage width 64): 1 and 64 give ResNet's block,
+    1 and 128 the Wide ResNet's, 32 and 4 ResNeXt-50 32x4d's.
     """
 
     expansion: int = 4
@@ -138,11 +119,9 @@ class Bottleneck(nn.Module):
 class PreActBasicBlock(nn.Module):
     """A BasicBlock with BatchNorm and ReLU moved *before* each conv ("pre-activation").
 
-    He et al. 2016, "Identity Mappings in Deep Residual Networks" (arXiv:1603.05027):
-    ``x + conv(relu(bn(conv(relu(bn(x))))))``. Nothing follows the addition, so the
-    shortcut path is a pure identity from block to block, forward and backward: the
-    network's output is its first block's input plus a sum of branches. (In the
-    original `BasicBlock` the ReLU after the addition sits on that path.)
+    He et al. 2016 (arXiv:1603.05027): ``x + conv(relu(bn(conv(relu(bn(x))))))``. Nothing
+    follows the addition (in `BasicBlock` a ReLU does), so the shortcut path is a pure
+    identity from block to block, forward and backward.
     """
 
     expansion: int = 1

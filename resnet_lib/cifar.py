@@ -18,8 +18,6 @@ from resnet_lib.blocks import BasicBlock, PreActBasicBlock, conv3x3, init_weight
 from resnet_lib.models import PooledClassifier
 from resnet_lib.tools.validate import check_bool, check_input, check_int, check_one_of, check_shape
 
-__all__ = ["CIFAR_DEPTHS", "CifarResNet", "PadShortcut", "PlainBlock", "cifar_resnet"]
-
 CIFAR_DEPTHS: tuple[int, ...] = (20, 32, 44, 56, 110)  # the paper's Table 6
 CIFAR_WIDTHS: tuple[int, int, int] = (16, 32, 64)  # channels of the three stages
 SHORTCUTS = ("A", "B", None)  # zero padding, projection, none (a plain network)
@@ -58,10 +56,9 @@ class PlainBlock(BasicBlock):
 
 
 class CifarResNet(PooledClassifier):
-    """The paper's CIFAR-10 network of ``depth = 6n + 2`` layers; `cifar_resnet` checks the
-    arguments. ``shortcut`` is ``"A"`` (zero padding, the paper's CIFAR choice), ``"B"``
-    (1x1 projection where the shape changes) or ``None`` (a plain network); ``preact``
-    builds it from `PreActBasicBlock` (He et al. 2016)."""
+    """The paper's CIFAR-10 network of ``depth = 6n + 2`` layers. ``shortcut``: ``"A"`` (zero
+    padding, the paper's), ``"B"`` (projection) or ``None`` (plain); ``preact`` builds it
+    from `PreActBasicBlock` (He et al. 2016). `cifar_resnet` checks the arguments."""
 
     #: With pre-activation, the ``bn_final`` after it belongs to the last stage too.
     last_stage_name: str = "layer3"
@@ -104,15 +101,12 @@ class CifarResNet(PooledClassifier):
 
     def _make_layer(self, channels: int, blocks: int, stride: int) -> nn.Sequential:
         stage = []
-        for i in range(blocks):
-            block_stride = stride if i == 0 else 1
+        for s in [stride] + [1] * (blocks - 1):
             if self.shortcut is None:
-                stage.append(PlainBlock(self._width, channels, block_stride))
+                stage.append(PlainBlock(self._width, channels, s))
             else:
                 block = PreActBasicBlock if self.preact else BasicBlock
-                stage.append(
-                    block(self._width, channels, block_stride, self._shortcut(channels, block_stride))
-                )
+                stage.append(block(self._width, channels, s, self._shortcut(channels, s)))
             self._width = channels
         return nn.Sequential(*stage)
 
@@ -128,9 +122,14 @@ class CifarResNet(PooledClassifier):
         return x
 
 
-def _check_arguments(depth: int, shortcut: str | None, options: dict[str, object]) -> None:
-    """`CifarResNet`'s arguments, checked by `cifar_resnet` before anything is built."""
-    check_int("depth", depth)
+def cifar_resnet(depth: int = 20, shortcut: str | None = "A", **options) -> CifarResNet:
+    """The paper's CIFAR-10 ResNet of `depth` = 6n + 2 (``shortcut=None``: its plain twin);
+    `options`: `CifarResNet`'s keyword arguments.
+
+    >>> sum(p.numel() for p in cifar_resnet(20).parameters())
+    269722
+    """
+    check_int("depth", depth)  # CifarResNet checks nothing: its builder does
     if (depth - 2) % 6 != 0 or depth < 8:
         raise ValueError(f"depth must be 6n + 2 (e.g. {', '.join(map(str, CIFAR_DEPTHS))}), got {depth}")
     check_one_of("shortcut", shortcut, SHORTCUTS)
@@ -148,14 +147,4 @@ def _check_arguments(depth: int, shortcut: str | None, options: dict[str, object
             raise ValueError(f"{name}=True needs shortcuts ('A' or 'B'), got shortcut=None")
     if options.get("zero_init_residual") and options.get("preact"):
         raise ValueError("zero_init_residual=True needs blocks ending in a BatchNorm; preact's end in a conv")
-
-
-def cifar_resnet(depth: int = 20, shortcut: str | None = "A", **options) -> CifarResNet:
-    """The paper's CIFAR-10 ResNet of `depth` = 6n + 2 (``shortcut=None``: its plain twin);
-    `options`: `CifarResNet`'s keyword arguments.
-
-    >>> sum(p.numel() for p in cifar_resnet(20).parameters())
-    269722
-    """
-    _check_arguments(depth, shortcut, options)
     return CifarResNet(depth, shortcut, **options)

@@ -1,12 +1,6 @@
-"""Counting the work of a network: FLOPs of a forward pass, and of forward + backward.
-
-Both counts run the model on PyTorch's ``meta`` device: tensors there have shapes
-but no data, so every operation is "computed" instantly and without memory, and
-`torch.utils.flop_counter.FlopCounterMode` adds up the FLOPs each one would cost.
-The model is called through `torch.func.functional_call` with meta copies of its
-weights, so the model itself (its device, its weights, its BatchNorm statistics)
-is never touched. Notebooks 03 (multiply-adds) and 04 (achieved TFLOP/s).
-"""
+"""FLOPs of a forward pass, and of forward + backward (notebooks 03 and 04), counted by
+`FlopCounterMode` on meta copies of the weights (shapes, no data: instant); the model
+itself is never touched."""
 
 from __future__ import annotations
 
@@ -23,12 +17,9 @@ from resnet_lib.tools.validate import check_module, check_shape
 
 @dataclass(frozen=True)
 class FlopCount:
-    """FLOPs of one forward pass of the whole batch, as `torch.utils.flop_counter` counts them.
-
-    Only convolutions and matrix products are counted (BatchNorm, ReLU, additions
-    and pooling are a rounding error next to them). One multiply-add is 2 FLOPs;
-    torchvision's and the paper's "FLOPs" tables list multiply-adds (`macs`).
-    """
+    """FLOPs of a forward pass of the batch: convolutions and matrix products (the rest is
+    a rounding error). A multiply-add is 2 FLOPs; torchvision's and the paper's "FLOPs"
+    are multiply-adds (`macs`)."""
 
     flops: int
 

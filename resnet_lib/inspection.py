@@ -1,8 +1,6 @@
-"""Looking inside a model: parameters, the layers an input passes through, receptive
-fields, memory kept for the backward pass and the gradients each layer gets.
-
-Everything here measures the real model by running it (or reading its modules), so
-the numbers in the notebooks are computed, never typed. FLOPs are counted in `flops`.
+"""Looking inside a model: parameters, the layers an input meets, receptive fields, the
+memory kept for the backward pass, the gradient each layer gets. All measured on the
+real model, so the notebooks' numbers are computed, never typed (FLOPs: `flops`).
 """
 
 from __future__ import annotations
@@ -22,12 +20,8 @@ from resnet_lib.tools.validate import check_int, check_module, check_shape, chec
 
 @contextlib.contextmanager
 def in_mode(model: nn.Module, training: bool, keep_buffers: bool = False) -> Iterator[nn.Module]:
-    """Run a block with `model` in train or eval mode, then put its mode back.
-
-    Measuring a model must not change it: eval mode leaves BatchNorm's running
-    statistics alone, and `keep_buffers` restores them (every buffer) after a block
-    that needs train mode.
-    """
+    """Run a block with `model` in train or eval mode, then put its mode back (and, with
+    `keep_buffers`, every buffer: BatchNorm's statistics). Measuring must not change it."""
     check_module("model", model)
     was_training = model.training
     saved = [b.clone() for b in model.buffers()] if keep_buffers else []
@@ -64,12 +58,9 @@ class LayerCall:
 
 
 def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> list[LayerCall]:
-    """Run a zero input of `input_size` through `model` (eval mode, no gradients) and record
-    every Conv2d and MaxPool2d in the order they run, with its name (``layer2.0.conv2``).
-
-    Hooks see the real tensors, so the recorded sizes are what PyTorch computed, not
-    what a formula predicts: the notebooks compare the two.
-    """
+    """Run zeros of `input_size` through `model` (eval mode) and record every Conv2d and
+    MaxPool2d as it runs, with its name (``layer2.0.conv2``): the sizes PyTorch computed,
+    which the notebooks compare with the formulas."""
     check_module("model", model)
     check_shape("input_size", input_size, 4, "(batch, channels, height, width)")
     calls: list[LayerCall] = []
@@ -97,12 +88,9 @@ def trace_layers(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224
 
 
 def model_receptive_field(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> ReceptiveField:
-    """Receptive field of a ResNet's last feature map, from its traced layers.
-
-    The field of a sum is the larger of its two branches' fields, and the residual
-    branch (the convs) always sees more than the shortcut, so the shortcut's
-    projection convs (``downsample``) are left out of the chain.
-    """
+    """Receptive field of a ResNet's last feature map, from its traced layers. The field of
+    a sum is its larger branch's, and the convs see more than the shortcut, so the
+    shortcut's projections (``downsample``) are left out of the chain."""
     chain = [c for c in trace_layers(model, input_size) if "downsample" not in c.name]
     if not chain:
         raise ValueError(f"{type(model).__name__} has no Conv2d or MaxPool2d layer: no receptive field")
@@ -110,14 +98,12 @@ def model_receptive_field(model: nn.Module, input_size: tuple[int, ...] = (1, 3,
 
 
 def measure_receptive_field(model: nn.Module, image_size: int) -> int:
-    """Measure the receptive field by backpropagating from one output unit.
+    """Measure the receptive field by backpropagating from the unit nearest the centre of
+    the feature map (``forward_features`` where the model has one).
 
-    A copy of the model is made linear and positive: every conv weight is 1, BatchNorm
-    and ReLU pass values through, and max-pooling becomes average pooling over the
-    same windows. Then no path can cancel or switch off another, and the input rows
-    with a non-zero gradient are exactly those the unit nearest the centre can see.
-    The model's ``forward_features`` is used where it has one (the layers before the
-    pooling); `image_size` must be large enough that the unit sees no padding.
+    On a copy made linear and positive (conv weights 1, BatchNorm and ReLU pass values
+    through, max-pooling averages the same windows), no path can cancel or switch off
+    another: the input rows with a non-zero gradient are exactly those the unit sees.
     """
     check_module("model", model)
     check_int("image_size", image_size)
@@ -138,9 +124,7 @@ def measure_receptive_field(model: nn.Module, image_size: int) -> int:
     x = torch.zeros(1, convs[0].in_channels, image_size, image_size, dtype=torch.float64, requires_grad=True)
     out = features(x)
     if out.dim() != 4:
-        raise ValueError(
-            f"the model must output a feature map (batch, channels, h, w), got {tuple(out.shape)}"
-        )
+        raise ValueError(f"the model must output a feature map (batch, c, h, w), got {tuple(out.shape)}")
     out[0, 0, out.shape[-2] // 2, out.shape[-1] // 2].backward()
     rows = x.grad[0].abs().sum(dim=(0, 2)).nonzero()
     if rows.min() == 0 or rows.max() == image_size - 1:  # the field reaches the border: clipped
@@ -149,15 +133,10 @@ def measure_receptive_field(model: nn.Module, image_size: int) -> int:
 
 
 def saved_tensor_bytes(model: nn.Module, x: torch.Tensor, include_parameters: bool = True) -> int:
-    """Bytes that autograd keeps from one forward pass of `x` for the backward pass.
-
-    This is the memory of training that grows with the batch size (run the model in
-    train mode to measure training), and the part of peak memory that differs between
-    implementations of the same network. It is measured the same way on every device,
-    also on a CPU, where PyTorch has no allocator statistics. Tensors that share
-    storage (in-place ops) count once; ``include_parameters=False`` leaves out the
-    weights that layers save (a conv keeps its weight), so only activations are left.
-    """
+    """Bytes that autograd keeps from a forward pass of `x` for the backward pass: the memory
+    of training that grows with the batch, measured alike on every device (a CPU has no
+    allocator statistics). Shared storage counts once; ``include_parameters=False`` leaves
+    out the weights layers save (a conv keeps its weight): activations only."""
     check_module("model", model)
     check_tensor("x", x)
     parameters = set() if include_parameters else {p.untyped_storage().data_ptr() for p in model.parameters()}
@@ -177,13 +156,10 @@ def saved_tensor_bytes(model: nn.Module, x: torch.Tensor, include_parameters: bo
 def gradient_norms(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, layer_type: type[nn.Module] = nn.Conv2d
 ) -> list[tuple[str, float]]:
-    """How much gradient reaches each layer: the norm of d(loss)/d(output) of every layer.
-
-    One training step's forward and backward pass (train mode: BatchNorm uses the
-    batch's statistics; cross-entropy with labels `y`), without the update. Returns
-    ``(name, norm)`` per layer of `layer_type`, nearest the input first. The model is
-    left as it was: its ``.grad``s and BatchNorm's running statistics are put back.
-    """
+    """How much gradient reaches each layer: ``(name, norm of d(loss)/d(output))`` for
+    every `layer_type` layer, nearest the input first, from one training step's forward
+    and backward pass (cross-entropy with labels `y`) without the update. The model is
+    left as it was: its ``.grad``s and BatchNorm's statistics are put back."""
     order: list[str] = []
     grads: dict[str, float] = {}
 

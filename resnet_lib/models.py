@@ -1,7 +1,5 @@
 """ResNet-18 ... 152 (He et al. 2015, Table 1) as torchvision builds them, and the family
-of notebook 06. A stem, four stages of residual blocks, global average pooling and one
-linear layer: only the block type and the blocks per stage change with the depth
-(`RESNET_CONFIGS`). `ResNet` checks nothing, as torchvision's; the builders (`resnet`,
+of notebook 06. `ResNet` checks nothing, as torchvision's; the builders (`resnet`,
 `resnet18` ...) check their arguments, and the model its input, once, at its entry.
 """
 
@@ -26,15 +24,13 @@ RESNET_CONFIGS: dict[int, tuple[Block, tuple[int, int, int, int]]] = {
     152: (Bottleneck, (3, 8, 36, 3)),
 }
 
-#: Width (channels of the 3x3 convs) of the four stages; each stage doubles it.
-STAGE_WIDTHS: tuple[int, int, int, int] = (64, 128, 256, 512)
+STAGE_WIDTHS: tuple[int, int, int, int] = (64, 128, 256, 512)  # of the 3x3 convs, per stage
 
 
 class PooledClassifier(nn.Module):
-    """A network ending in global average pooling and one linear layer, ``fc``: ``forward``
-    is ``forward_head(forward_features(x))``, split as timm splits them, so that other code
-    (e.g. `pretrained.for_transfer`) uses the features and names the classifier and the
-    last stage without knowing the layers of `ResNet` or `CifarResNet`."""
+    """A network ending in average pooling and one linear layer, ``fc``. ``forward`` is
+    ``forward_head(forward_features(x))``, split as timm splits them, so that other code
+    (`pretrained.for_transfer`) can use the features and name the last layers."""
 
     classifier_name: str = "fc"
     last_stage_name: str
@@ -125,19 +121,6 @@ class ResNet(PooledClassifier):
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
 
-def _check_options(block: Block, options: dict[str, object]) -> None:
-    """`ResNet`'s keyword arguments, checked by the builders before anything is built."""
-    for name, value in options.items():
-        if name in ("num_classes", "in_channels", "groups", "width_per_group"):
-            check_int(name, value)
-        elif name in ("zero_init_residual", "stride_in_1x1", "deep_stem", "avg_down"):
-            check_bool(name, value)
-    defaults = {"stride_in_1x1": False, "groups": 1, "width_per_group": 64}
-    changed = [f"{k}={options[k]!r}" for k in defaults if options.get(k, defaults[k]) != defaults[k]]
-    if changed and block is not Bottleneck:
-        raise ValueError(f"{', '.join(changed)} needs Bottleneck blocks, and this depth has BasicBlocks")
-
-
 def resnet(depth: int, **options) -> ResNet:
     """The ResNet of `depth` (18, 34, 50, 101, 152); `options`: `ResNet`'s keyword arguments.
 
@@ -146,7 +129,15 @@ def resnet(depth: int, **options) -> ResNet:
     """
     check_one_of("depth", depth, RESNET_CONFIGS)  # 18.0 == 18, but is not a depth
     block, layers = RESNET_CONFIGS[depth]
-    _check_options(block, options)
+    for name, value in options.items():  # ResNet checks nothing: its builders do
+        if name in ("num_classes", "in_channels", "groups", "width_per_group"):
+            check_int(name, value)
+        elif name in ("zero_init_residual", "stride_in_1x1", "deep_stem", "avg_down"):
+            check_bool(name, value)
+    defaults = {"stride_in_1x1": False, "groups": 1, "width_per_group": 64}
+    changed = [f"{k}={options[k]!r}" for k in defaults if options.get(k, defaults[k]) != defaults[k]]
+    if changed and block is not Bottleneck:
+        raise ValueError(f"{', '.join(changed)} needs Bottleneck blocks; ResNet-{depth} has BasicBlocks")
     return ResNet(block, layers, **options)
 
 
@@ -175,11 +166,8 @@ def resnet152(**options) -> ResNet:
     return resnet(152, **options)
 
 
-# ---------------------------------------------------------------- after 2015 (notebook 06)
-
-
 def wide_resnet50_2(**options) -> ResNet:
-    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): ResNet-50 with bottlenecks 2x wider inside."""
+    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016, notebook 06): 2x wider bottlenecks."""
     return resnet(50, width_per_group=128, **options)
 
 

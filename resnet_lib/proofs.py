@@ -1,14 +1,10 @@
 """Is our model the same function as the reference? A comparison that a wrong model fails.
 
-Equal outputs at default initialisation prove little: there every BatchNorm has mean 0,
-variance 1, weight 1 and bias 0, a positive scale that commutes with ReLU, so a ReLU
-placed before its BatchNorm gives the same outputs as one placed after it. So:
-
-- `randomise_batchnorm`: running statistics and affine parameters of every BatchNorm
-  away from the identity (some weights negative), from a seed.
-- `compare_models`: the reference's weights in our model, BatchNorm randomised, then
-  the outputs in eval mode, the outputs in train mode (BatchNorm uses the batch's
-  statistics), every parameter's gradient and the updated running statistics compared.
+Equal outputs at default initialisation prove little: there every BatchNorm is the
+identity, a positive scale that commutes with ReLU, so a ReLU placed before its
+BatchNorm gives the same outputs as one placed after it. `compare_models` therefore
+randomises BatchNorm (`randomise_batchnorm`, some weights negative) and compares
+outputs in both modes, every gradient and the updated running statistics.
 """
 
 from __future__ import annotations
@@ -21,19 +17,14 @@ from torch import Tensor, nn
 
 from resnet_lib.tools.validate import check_bool, check_int, check_module, check_number, check_tensor
 
-__all__ = ["ProofReport", "compare_models", "randomise_batchnorm"]
-
-#: What `compare_models` compares, in this order.
-CHECKS = ("eval", "train", "gradients", "running_stats")
+CHECKS = ("eval", "train", "gradients", "running_stats")  # what `compare_models` compares
 
 
 def randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm of `model` random statistics and affine parameters, in place;
-    returns `model`.
+    """Give every BatchNorm of `model` random statistics and affine parameters, in place.
 
-    The values depend only on `seed` and on the BatchNorms' names and sizes (they are
-    drawn in the sorted order of the names), so two models with the same state-dict
-    keys get the same values, whatever order their modules were registered in.
+    The values depend only on `seed` and the BatchNorms' names and sizes (drawn in the
+    sorted order of the names): models with the same state-dict keys get the same values.
     """
     check_module("model", model)
     check_int("seed", seed, minimum=0)
@@ -73,10 +64,10 @@ def _largest(
     """Largest |a - b| over the pairs, and whether each pair is within atol + rtol * max|b|."""
     worst, ok = 0.0, True
     for a, b in pairs:
-        if a is None or b is None or a.shape != b.shape:  # a gradient missing on one side, say
-            if not (a is None and b is None):
-                return float("inf"), False
+        if a is None and b is None:
             continue
+        if a is None or b is None or a.shape != b.shape:  # a gradient missing on one side, say
+            return float("inf"), False
         a, b = a.detach().double(), b.detach().double()
         diff = (a - b).abs().max().item() if a.numel() else 0.0
         scale = b.abs().max().item() if b.numel() else 0.0
@@ -94,23 +85,12 @@ def compare_models(
     atol: float = 1e-5,
     load_weights: bool = True,
 ) -> ProofReport:
-    """Compare `ours` with `reference` as functions, with randomised BatchNorm.
+    """Compare `ours` with `reference` as functions, on deep copies (both are left alone).
 
-    Works on deep copies, so the two models passed are left exactly as they were. The
-    copy of `reference` gets `randomise_batchnorm(seed)`; its state dict is loaded into
-    the copy of `ours` with ``strict=True`` (every key and shape must match, or this
-    raises). Then, on the same input `x`:
-
-    1. eval mode: the outputs (BatchNorm uses the running statistics);
-    2. train mode: the outputs (BatchNorm uses the batch's statistics);
-    3. the gradient of every parameter after ``out.square().mean().backward()``;
-    4. the BatchNorm buffers (running statistics), which the train step updated.
-
-    A check passes when each tensor's largest difference is at most
-    ``atol + rtol * max|reference|``: exact equality is asked of nobody, since a GPU may
-    sum in another order from one run to the next. ``load_weights=False`` compares the
-    models with the weights they have: for a caller that loaded (and randomised) them
-    itself, e.g. from a file, and wants that loading checked rather than replaced.
+    The reference's copy gets `randomise_batchnorm(seed)`, and its state dict is loaded
+    into ours with ``strict=True`` (unless ``load_weights=False``). On `x`: the outputs in
+    eval and in train mode, every gradient of ``out.square().mean()``, the running stats.
+    A tensor passes within ``atol + rtol * max|reference|``: a GPU may sum in another order.
     """
     check_module("ours", ours)
     check_module("reference", reference)
@@ -136,10 +116,10 @@ def compare_models(
         out = model.train()(x)
         out.square().mean().backward()
         train_pairs.append(out)
-    theirs = dict(reference.named_parameters())
-    mine = dict(ours.named_parameters())
-    grad_pairs = [(mine[k].grad, theirs[k].grad if k in theirs else None) for k in mine]
-    grad_pairs += [(None, theirs[k].grad) for k in theirs if k not in mine]
+    mine, theirs = dict(ours.named_parameters()), dict(reference.named_parameters())
+    grad_pairs = [
+        (getattr(mine.get(k), "grad", None), getattr(theirs.get(k), "grad", None)) for k in mine | theirs
+    ]
     buffers = dict(reference.named_buffers())
     stat_pairs = [(b, buffers.get(k)) for k, b in ours.named_buffers()]
 
