@@ -45,7 +45,7 @@ def _window_fits(
 def conv_output_size(
     size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
 ) -> int:
-    """Output size of a convolution along one spatial dimension, as ``torch.nn.Conv2d``'s.
+    """Output size of a convolution along one dimension, as ``torch.nn.Conv2d``'s.
 
     >>> conv_output_size(224, kernel_size=7, stride=2, padding=3)
     112

@@ -15,8 +15,8 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
     """3x3 convolution with padding 1, so that stride 1 keeps the spatial size.
 
     No bias: the BatchNorm that always follows subtracts the mean, which would cancel
-    it, and has a bias (beta) of its own. ``groups`` (ResNeXt's cardinality): each output
-    channel sees ``in_channels / groups`` inputs, so weights and work shrink by ``groups``.
+    it, and has a bias (beta) of its own. With ``groups`` (ResNeXt's cardinality) each
+    output channel sees ``in_channels / groups`` inputs: weights and work shrink as much.
     """
     return nn.Conv2d(
         in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
@@ -31,8 +31,8 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 def projection_shortcut(
     in_channels: int, out_channels: int, stride: int, avg_down: bool = False
 ) -> nn.Sequential:
-    """The paper's option B shortcut, where the identity cannot be added (the block changes
-    the size or the channels): a strided 1x1 conv + BatchNorm.
+    """The paper's option B shortcut, where the identity cannot be added (the block
+    changes the size or the channels): a strided 1x1 conv + BatchNorm.
 
     ``avg_down=True`` is "ResNet-D" (He et al. 2019, "Bag of Tricks", arXiv:1812.01187):
     a strided 1x1 conv ignores 3 of every 4 pixels, so average each 2x2 window first.

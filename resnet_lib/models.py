@@ -95,7 +95,7 @@ class ResNet(PooledClassifier):
         self.layer3 = self._make_layer(block, STAGE_WIDTHS[2], layers[2], stride=2)
         self.layer4 = self._make_layer(block, STAGE_WIDTHS[3], layers[3], stride=2)
 
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))  # any input size: one number per channel
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))  # any size: a number per channel
         self.fc = nn.Linear(STAGE_WIDTHS[3] * block.expansion, num_classes)
         init_weights(self, zero_init_residual)
 
@@ -167,7 +167,7 @@ def resnet152(**options) -> ResNet:
 
 
 def wide_resnet50_2(**options) -> ResNet:
-    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016, notebook 06): 2x wider bottlenecks."""
+    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): bottlenecks 2x wider inside."""
     return resnet(50, width_per_group=128, **options)
 
 

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from resnet_lib.tools.validate import (
+    check_args,
     check_bool,
     check_device,
     check_int,
@@ -98,3 +99,35 @@ def test_check_shape(value, error, match):
     check_shape("size", [224, 224], 2, "(h, w)")
     with pytest.raises(error, match=match):
         check_shape("size", value, 2, "(h, w)")
+
+
+def test_check_shape_of_any_length():
+    check_shape("input_size", (1, 3), None, "such as (1, 3, 224, 224)")
+    with pytest.raises(ValueError, match="input_size"):
+        check_shape("input_size", (), None, "such as (1, 3, 224, 224)")
+
+
+def test_check_args_checks_before_the_body_runs():
+    calls = []
+
+    def stride_fits(size, stride=None, ceil_mode=False):
+        if stride is not None and stride > size:
+            raise ValueError(f"stride must be at most size={size}, got {stride}")
+
+    @check_args(size=1, stride=1, ceil_mode=bool, where=stride_fits)
+    def output(size: int, stride: int | None = None, ceil_mode: bool = False) -> int:
+        calls.append(size)
+        return size // (stride or 1)
+
+    assert output(8) == 8 and output(8, 2) == 4 and output(size=8, stride=None) == 8
+    assert output.__name__ == "output" and output.__wrapped__  # the source shown is the function's
+    for args, kwargs, error, named in [
+        ((0,), {}, ValueError, "size"),
+        ((8.0,), {}, TypeError, "size"),
+        ((8, True), {}, TypeError, "stride"),  # a bool is not an int
+        ((8,), {"ceil_mode": 1}, TypeError, "ceil_mode"),
+        ((8, 9), {}, ValueError, "stride"),  # `where` sees all the arguments, defaults included
+    ]:
+        with pytest.raises(error, match=named):
+            output(*args, **kwargs)
+    assert calls == [8, 8, 8]  # no refused call reached the body
