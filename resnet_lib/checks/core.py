@@ -302,8 +302,10 @@ def judge_letters(right: Callable[[], set[str]], why: dict[str, tuple[str, str]]
         first = wrong[0] if wrong else missed[0]
         reason = why[first][0] if wrong else why[first][1]
         count = len(wrong) + len(missed)
-        return False, (
-            f"❌ Not yet: {count} letter{'s are' if count > 1 else ' is'} wrong. {first!r}: {reason}."
+        end = "" if reason.endswith("?") else "."
+        return (
+            False,
+            f"❌ Not yet: {count} of your choices {'are' if count > 1 else 'is'} wrong. {first!r}: {reason}{end}",
         )
 
     return judge

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, as_ints, as_str, judge_value
+from resnet_lib.checks.core import EXERCISES, as_ints, as_str, judge_letters, judge_number, judge_value
 
 # Exercise 03.4: at least this deep, at most this many parameters, each stage at least ResNet-50's.
 DESIGN_DEPTH, DESIGN_BUDGET = 101, 35_000_000
@@ -30,6 +30,50 @@ def _stem_macs() -> int:
     from resnet_lib.models import resnet
 
     return count_flops(resnet(18).conv1, (1, 3, 224, 224)).macs
+
+
+def _stage1_conv_macs() -> int:
+    """Multiply-adds of one 3x3 conv of stage 1 (64 -> 64 channels on the 56 x 56 map)."""
+    from resnet_lib.flops import count_flops
+    from resnet_lib.models import resnet
+
+    return count_flops(resnet(18).layer1[0].conv1, (1, 64, 56, 56)).macs
+
+
+def _bug_fingerprints(depth: int) -> dict[str, int]:
+    """Parameters that each bug of notebook 03's section 5 adds to a ResNet of `depth`.
+
+    "1": a bias in every conv; "2": a projection in the first block of every stage, needed
+    or not; "3": a classifier wired to 2048 inputs; "4": ``identity = x.clone()``.
+    """
+    from resnet_lib.blocks import projection_shortcut
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import resnet
+
+    model = _on_meta(lambda: resnet(depth))
+    missing = [
+        getattr(model, f"layer{i}")[0]
+        for i in range(1, 5)
+        if getattr(model, f"layer{i}")[0].downsample is None
+    ]
+    projections = sum(
+        count_parameters(
+            _on_meta(lambda b=b: projection_shortcut(b.conv1.in_channels, b.conv1.in_channels, 1))
+        )
+        for b in missing
+    )
+    classifier = 2048 * 1000 + 1000 - count_parameters(model.fc)
+    return {"1": _conv_biases(depth), "2": projections, "3": classifier, "4": 0}
+
+
+# Exercise 03.5: a ResNet-50 with this many parameters more than torchvision's.
+BUG_DEPTH = 50
+
+
+def _possible_bugs() -> set[str]:
+    """The bugs a ResNet-50 with bug 1's extra parameters can have, judged by its count alone."""
+    prints = _bug_fingerprints(BUG_DEPTH)
+    return {"1"} | {bug for bug, extra in prints.items() if extra == 0}
 
 
 def _block_parameters(layers: tuple[int, ...]) -> list[int]:
@@ -134,16 +178,24 @@ def _projection_outputs(depth: int) -> int:
 
 def register() -> None:
     """Put notebook 03's judges into `EXERCISES`."""
-    EXERCISES["03.1"] = judge_value(
-        _stem_macs,
-        "Each output value is one dot product over the kernel's window of every input channel: how many outputs?",
+    EXERCISES["03.1"] = judge_number(
+        lambda: _stem_macs() / _stage1_conv_macs(),
+        2,
+        "Each output value is one dot product over the kernel's window of every input channel: "
+        "count outputs times window for each conv.",
         lambda: [
-            (_stem_macs() // 3, "the 3 input channels are missing: each filter is 7 x 7 x 3"),
-            (_stem_macs() * 4, "that counts the 224 x 224 input; the conv writes a 112 x 112 map"),
-            (2 * _stem_macs(), "that counts FLOPs, 2 per multiply-add; the question asks multiply-adds"),
             (
-                _stem_macs() // (112 * 112),
-                "that is the number of weights; each is used at every output position",
+                _stem_macs() / 3 / _stage1_conv_macs(),
+                "the stem's 3 input channels are missing: each of its filters is 7 x 7 x 3",
+            ),
+            (
+                4 * _stem_macs() / _stage1_conv_macs(),
+                "that counts the stem on the 224 x 224 input; it writes a 112 x 112 map",
+            ),
+            (_stage1_conv_macs() / _stem_macs(), "that is the ratio upside down: the stem over the 3x3 conv"),
+            (
+                _stem_macs() / (_stage1_conv_macs() / 64),
+                "the 3x3 conv reads all 64 input channels: each filter is 3 x 3 x 64",
             ),
         ],
     )
@@ -165,17 +217,22 @@ def register() -> None:
     )
     EXERCISES["03.3"] = _judge_stage
     EXERCISES["03.4"] = _judge_design
-    EXERCISES["03.5"] = judge_value(
-        lambda: _conv_biases(50),
-        "One bias per output channel of every conv: the stem, three convs per block, and the four projections.",
-        lambda: [
-            (_conv_biases(50) - _projection_outputs(50), "the four projections are convs too, with biases"),
-            (_conv_biases(50) - 64, "the stem conv (64 outputs) is missing"),
-            (_conv_biases(50) + 1000, "the classifier already has its bias: only the convs gain one"),
-            (
-                _conv_biases(50) - (_conv_biases(50) - 64 - _projection_outputs(50)) // 2,
-                "the last conv of a Bottleneck outputs 4 times its width: 6w biases per block, not 3w",
+    EXERCISES["03.5"] = judge_letters(
+        _possible_bugs,
+        {
+            "1": (
+                "",
+                "26,560 is exactly one bias per output channel of every conv of ResNet-50: bug 1's fingerprint",
             ),
-            (_conv_biases(34), "that is ResNet-34's fingerprint; ResNet-50's blocks have other convs"),
-        ],
+            "2": (
+                "",
+                "count what bug 2 adds to ResNet-50: does the first block of its stage 1 have a projection already?",
+            ),
+            "3": (
+                "",
+                "a classifier wired to 2048 inputs is ResNet-50's own: it adds no parameter and no error",
+            ),
+            "4": ("", "a clone adds no parameter: the count cannot see it"),
+        },
+        "1234",
     )
