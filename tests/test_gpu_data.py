@@ -13,7 +13,7 @@ from torch.utils.data import Subset, TensorDataset
 
 from resnet_lib.tools.benchmark.data_bench import cifar_like, compare_pipelines, step_breakdown
 from resnet_lib.tools.data import AugmentedDataset, make_shapes
-from resnet_lib.tools.gpu_data import TensorImages, shift_and_flip, tensor_images, tensor_loader
+from resnet_lib.tools.gpu_data import TensorImages, tensor_images, tensor_loader
 from resnet_lib.training import train
 
 MEAN, STD = (0.5, 0.4, 0.3), (0.25, 0.2, 0.3)
@@ -38,13 +38,15 @@ def reference_crop(image: torch.Tensor, top: int, left: int, flip: bool, p: int 
     return crop.flip(-1) if flip else crop
 
 
-def test_shift_and_flip_is_the_padded_crop_for_every_offset_and_flip():
-    x = normalised(torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8))
+def test_each_crop_is_the_padded_images_crop_for_every_offset_and_flip():
+    pixels = torch.randint(0, 256, (1, 3, 32, 32), dtype=torch.uint8)
+    images = TensorImages(pixels, torch.zeros(1), MEAN, STD, padding=4)
     for top in range(9):
         for left in range(9):
             for flip in (False, True):
-                moved, inside = shift_and_flip(x, torch.tensor([[top - 4, left - 4]]), torch.tensor([flip]))
-                assert torch.equal(moved * inside, reference_crop(x, top, left, flip)), (top, left, flip)
+                crop = images.augment(torch.tensor([0]), torch.tensor([[top, left]]), torch.tensor([flip]))
+                expected = reference_crop(normalised(pixels), top, left, flip)
+                assert torch.allclose(crop, expected, atol=1e-5), (top, left, flip)
 
 
 def decode(outputs: torch.Tensor) -> list[tuple[int, int, bool]]:

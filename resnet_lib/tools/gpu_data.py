@@ -1,11 +1,10 @@
 """A data pipeline that keeps up with a GPU: the whole training set as one uint8 tensor.
 
 CIFAR-10's 45,000 training images are 138 MB as uint8, small enough to keep in the
-GPU's memory. `TensorImages` holds them as one ``(N, 3, H, W)`` tensor and makes a
-whole batch at once: it gathers the batch's images, moves each by its random offset
-(flipped with probability 1/2) in one indexing operation, normalises per channel, and
-zeroes what came from outside the image, which is the random crop of the image padded
-with 4 zero pixels. The path it replaces (`data.AugmentedDataset` behind a torchvision dataset) converts, pads and crops
+GPU's memory. `TensorImages` holds them as one ``(N, 3, H + 8, W + 8)`` tensor, padded
+once, and makes a whole batch at once: it gathers the batch's images, cuts each one's
+random crop (mirrored with probability 1/2) in one indexing operation, normalises per
+channel, and sets the padding to zero. The path it replaces (`data.AugmentedDataset` behind a torchvision dataset) converts, pads and crops
 every image in Python, one at a time, on the CPU.
 
 The crops are the same as `AugmentedDataset`'s: padding is with zeros *after*
@@ -34,32 +33,7 @@ from resnet_lib.tools.data import CIFAR10_MEAN, CIFAR10_STD
 from resnet_lib.tools.sampler import ResumableSampler
 from resnet_lib.tools.validate import check_device, check_int, check_one_of, check_tensor
 
-__all__ = ["TensorImages", "keep_batch", "shift_and_flip", "tensor_images", "tensor_loader"]
-
-
-def shift_and_flip(
-    images: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each image moved by its (down, right) offset and mirrored where `flips`, as a crop would.
-
-    Output pixel (i, j) of image b is its pixel (i + dy_b, j + dx_b), counted from the
-    right edge of the crop when flipped (crop first, then flip the crop), which is the
-    ``H x W`` crop at (p + dy_b, p + dx_b) of the image padded by p. Pixels that fall
-    outside the image are returned as anything, with ``inside`` False there:
-    ``(moved images, inside (B, 1, H, W) bool)``. One gather for the whole batch.
-    """
-    batch, channels, h, w = images.shape
-    device = images.device
-    offsets, flips = offsets.to(device), flips.to(device)
-    rows = offsets[:, :1] + torch.arange(h, device=device)  # (B, H): the source row of each output row
-    cols = offsets[:, 1:] + torch.arange(w, device=device)
-    cols = torch.where(flips[:, None], cols.flip(1), cols)
-    inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
-    source = rows.clamp(0, h - 1)[:, :, None] * w + cols.clamp(0, w - 1)[:, None, :]
-    moved = images.reshape(batch, channels, h * w).gather(
-        2, source.view(batch, 1, -1).expand(-1, channels, -1)
-    )
-    return moved.view(batch, channels, h, w), inside.unsqueeze(1)
+__all__ = ["TensorImages", "keep_batch", "tensor_images", "tensor_loader"]
 
 
 def keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,31 +81,48 @@ class TensorImages(Dataset):
         check_one_of("flip", flip, (True, False))
         check_one_of("channels_last", channels_last, (True, False))
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.images, self.labels = images, labels.to(images.device, torch.long)
+        device, (h, w), p = images.device, images.shape[-2:], padding
+        self.images, self.labels = images, labels.to(device, torch.long)
+        self.padded = F.pad(images, (p, p, p, p))  # (N, C, H + 2p, W + 2p): 1.56x the memory at p = 4
         shape = (1, -1, 1, 1)
-        mean_t = torch.tensor(mean, device=images.device).view(shape)
-        std_t = torch.tensor(std, device=images.device).view(shape)
-        # (x / 255 - mean) / std as one multiply-add: x * scale + shift.
+        mean_t = torch.tensor(mean, device=device).view(shape)
+        std_t = torch.tensor(std, device=device).view(shape)
+        # (x / 255 - mean) / std as a multiply and an add: x * scale + shift.
         self.scale, self.shift = 1 / (255 * std_t), -mean_t / std_t
         self.mean, self.std = tuple(mean), tuple(std)
         self.padding, self.flip = padding, flip
+        # Where in a flattened padded image each pixel of the crop at (0, 0) comes from, unflipped
+        # and flipped: a crop at (top, left) adds top * (W + 2p) + left to every entry.
+        rows = torch.arange(h, device=device)[:, None] * (w + 2 * p)
+        cols = torch.arange(w, device=device)[None, :]
+        self.sources = torch.stack([rows + cols, rows + cols.flip(1)]).view(2, h * w)
+        # 1 inside the image, 0 in the padding: the padding is zero after normalising.
+        self.inside = F.pad(torch.ones(h, w, device=device), (p, p, p, p)).view(-1)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        index = torch.as_tensor(indices, device=self.images.device)
-        x = self.images.index_select(0, index)  # (B, C, H, W) uint8
-        n, p = len(index), self.padding
+        n, p = len(indices), self.padding
         # Drawn on the CPU from the global generator, whatever the device: a checkpoint saves
         # that generator's state, and a resumed run then draws the same crops again.
         offsets = torch.randint(0, 2 * p + 1, (n, 2)) if p else torch.zeros(n, 2, dtype=torch.long)
         flips = torch.rand(n) < 0.5 if self.flip else torch.zeros(n, dtype=torch.bool)
-        x, inside = shift_and_flip(x, offsets - p, flips)
-        # Normalise the crop, then zero the pixels that came from the padding: the same as
-        # padding the normalised image with zeros (the mean colour), on 1/1.56 of the pixels.
-        x = torch.addcmul(self.shift, x.float(), self.scale).mul_(inside)
-        return x.contiguous(memory_format=self.memory_format), self.labels[index]
+        index = torch.as_tensor(indices, device=self.images.device)
+        return self.augment(index, offsets, flips), self.labels[index]
+
+    def augment(self, index: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+        """The images at `index`, each cropped at its (top, left) offset in the padded image and
+        flipped where `flips`, normalised: ``(B, C, H, W)`` float. One gather for the batch."""
+        x = self.padded.index_select(0, index)  # (B, C, H + 2p, W + 2p) uint8
+        (n, c), (h, w) = x.shape[:2], self.images.shape[-2:]
+        device = x.device
+        start = offsets[:, 0] * x.shape[-1] + offsets[:, 1]
+        sources = self.sources.index_select(0, flips.long().to(device)).add_(start.to(device)[:, None])
+        x = x.view(n, c, -1).gather(2, sources[:, None, :].expand(-1, c, -1)).view(n, c, h, w)
+        inside = self.inside.take(sources).view(n, 1, h, w)  # (B, 1, H, W)
+        x = x.float().mul_(self.scale).add_(self.shift).mul_(inside)
+        return x.contiguous(memory_format=self.memory_format)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = self.__getitems__([index])
