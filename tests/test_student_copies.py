@@ -43,3 +43,16 @@ def test_student_copy_has_no_solutions_and_unanswered_exercises(source):
 
 def test_no_orphan_student_copies():
     assert {p.name for p in STUDENT.glob("*.ipynb")} == {p.name for p in SOURCES}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_student_copy_does_not_point_at_a_solution_it_lacks(source):
+    """A kept cell never sends the learner to "the solution": the student copy has none."""
+    import re
+
+    nb = student_copy(nbformat.read(source, as_version=4), source.name)
+    kept = [c.source for c in nb.cells[1:]]  # the title's note names the full notebook
+    pointers = [
+        m.group(0) for text in kept for m in re.finditer(r"\b(the|its|their) solutions?\b", text, re.I)
+    ]
+    assert not pointers, pointers
