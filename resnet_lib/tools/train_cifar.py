@@ -129,7 +129,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("tensor", "per-image"),
         help="tensor: the images on the device as uint8, augmented a batch at a time (costs "
         "138 MB of device memory for CIFAR-10); per-image: one PIL image at a time on the CPU, "
-        "12x fewer images/s on 2 busy CPU cores (measured with tasks.py bench --data)",
+        "about 19x fewer images/s than tensor on 2 busy CPU cores (measured with tasks.py bench --data)",
     )
     p.add_argument(
         "--deterministic",
