@@ -497,6 +497,7 @@ JUDGED = {
             (9 * 256 * 256 + 512, "one conv and one"),
             (2 * 9 * 256 * 256 + 4 * 2 * 256, "counts the running statistics too"),
             (2 * 9 * 256 * 256 + 2 * 256 + 2 * 2 * 256, "counts a conv bias"),
+            (1_180_672.0, "the answer is a count, a whole number: answer an int"),
         ],
     ),
     "02.4": (
@@ -1062,6 +1063,15 @@ def step_returning_an_always_equal_float(model, optimizer, images, labels):
     return FloatEqualToAll(right_step(model, optimizer, images, labels) + 1)
 
 
+def step_doubling_the_gradient(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels)
+    (2 * loss).backward()  # the first loss is right, the step is not
+    optimizer.step()
+    return loss.item()
+
+
 def step_not_written(model, optimizer, images, labels):
     raise NotImplementedError
 
@@ -1077,6 +1087,7 @@ WRONG_STEPS = {
     step_without_backward: "call loss.backward()",
     step_not_written: "Not answered yet: write the function",
     step_stepping_twice: "optimizer.step() ran 4 times in 2 calls",
+    step_doubling_the_gradient: "the first loss agrees, but the second is",
     step_returning_an_always_equal_float: "your step's first loss is",
 }
 
