@@ -13,11 +13,11 @@ In this order (the short and the most important steps first):
 1. ``environment.txt``: the GPU, its driver, Python, PyTorch and torchvision.
 2. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 45,000
    training images of 32x32 per epoch and 5,000 validation images, CIFAR-10's split in the
-   notebook, mixed precision), timed for a few epochs. A GPU machine without internet cannot download
-   CIFAR-10, so the images are generated ones of the same number and size. The GPU's work
-   per epoch is the same, but CIFAR-10 adds CPU time this leaves out (its images are
-   converted to tensors one by one as they are read), so for CIFAR-10 the time is a lower
-   bound; the accuracy says nothing about CIFAR-10 and is not kept.
+   notebook, mixed precision, channels_last, cuDNN's autotuner, the batched tensor pipeline),
+   timed for a few epochs. A GPU machine without internet cannot download CIFAR-10, so the
+   images are generated ones of the same number and size, kept as uint8 on the GPU as
+   CIFAR-10's are: the work per epoch is the same; the accuracy says nothing about CIFAR-10
+   and is not kept.
    ``data_pipeline.json`` (GPU only): images/s of notebook 05's old per-image data pipeline
    and of the batched tensor one on the GPU, and ResNet-20's step fed by each, split into
    data and compute (``python -m resnet_lib.tools.benchmark.data_bench --step``).
@@ -28,7 +28,7 @@ In this order (the short and the most important steps first):
 Give ``--budget-s`` a margin under the time the machine allows the whole command: the
 steps run in sessions of their own, so stopping this script from outside leaves them running.
 
-Then copy the two JSON files to ``resnet_lib/measured/`` and re-execute notebooks 04 and 05
+Then copy the JSON files to ``resnet_lib/measured/`` and re-execute notebooks 04 and 05
 (``python3 tasks.py execute notebooks/04_gpu_performance.ipynb notebooks/05_training_and_pretrained.ipynb``).
 """
 
@@ -81,10 +81,13 @@ def run_step(name: str, command: list[str], limit_s: float, log: Path) -> bool:
 
 def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     """Time the first `epochs` epochs of notebook 05's GPU run; write them to `path` (JSON)."""
+    import torch
+
     from resnet_lib.cifar import cifar_resnet
     from resnet_lib.device import pick_device, seed_everything
     from resnet_lib.tools.benchmark.results import measured_on
-    from resnet_lib.tools.data import AugmentedDataset, image_data, make_loaders
+    from resnet_lib.tools.data import image_data
+    from resnet_lib.tools.gpu_data import tensor_images, tensor_loader
     from resnet_lib.training import train
 
     # Notebook 05's settings for a GPU (its cell "The recipe, and a run that fits the machine").
@@ -92,15 +95,21 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     if smoke:
         run.update(image_size=16, n_train=128, n_val=32, batch_size=32)  # 4 steps an epoch
     device = pick_device(verbose=False)
-    # Notebook 05's own settings (deterministic kernels, cuDNN's autotuner off): this step
-    # says how long the notebook's run takes, so it runs the way the notebook does. The grid
-    # times for speed instead (resnet_lib.tools.timing.speed_settings); the file says which.
-    seed_everything(num_threads=None)
+    # Notebook 05's own settings for a GPU (its section 3: cuDNN's autotuner on, deterministic
+    # kernels off, channels_last): this step says how long the notebook's run takes.
+    gpu = device.type == "cuda"
+    seed_everything(num_threads=None, deterministic=not gpu)
+    if gpu:
+        torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.benchmark = True
     data = image_data(
         prefer="shapes", image_size=run["image_size"], n_train=run["n_train"], n_val=run["n_val"]
     )
-    train_set = AugmentedDataset(data.train, padding=run["image_size"] // 8)
-    train_loader, val_loader = make_loaders(train_set, data.val, run["batch_size"])
+    size = run["image_size"]
+    train_set = tensor_images(data.train, device, size, size // 8, channels_last=gpu)
+    val_set = tensor_images(data.val, device, size, padding=0, flip=False, channels_last=gpu)
+    train_loader = tensor_loader(train_set, run["batch_size"])
+    val_loader = tensor_loader(val_set, 256, shuffle=False)
     ends = [time.perf_counter()]
     train(
         cifar_resnet(20).to(device),
@@ -125,7 +134,8 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
         "val_images": len(data.val),
         "batch_size": run["batch_size"],
         "schedule_epochs": run["epochs"],
-        "timing_settings": "as notebook 05 runs: seed_everything(), deterministic algorithms on, cudnn.benchmark off",
+        "timing_settings": "as notebook 05 runs: cudnn.benchmark on, deterministic algorithms off, "
+        "channels_last, the batched tensor pipeline (resnet_lib.tools.gpu_data)",
         "epoch_seconds": seconds,  # each epoch: training steps and the validation pass
     }
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
