@@ -44,11 +44,8 @@ class PadShortcut(nn.Module):
 
 
 class PlainBlock(BasicBlock):
-    """A BasicBlock without its shortcut: the same layers and parameters, so a plain
-    network and a ResNet of the same depth differ only in the additions."""
-
-    def __init__(self, in_channels: int, channels: int, stride: int = 1) -> None:
-        super().__init__(in_channels, channels, stride)  # no downsample: there is no shortcut
+    """A BasicBlock without its shortcut (and no downsample): the same layers and
+    parameters, so a plain network and a ResNet of the same depth differ only in the sums."""
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
