@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from resnet_lib.tools.validate import check_device, check_int, check_one_of
+from resnet_lib.tools.validate import check_bool, check_device, check_int
 
 #: Measurements made on GPU machines (scripts/gpu_session.py), shipped inside the package
 #: so that a notebook finds them wherever it runs, also in Colab, where the library is
@@ -50,7 +50,7 @@ def seed_everything(seed: int = 0, num_threads: int | None = 2, deterministic: b
         raise ValueError(f"seed must be below 2**32, got {seed!r}")
     if num_threads is not None:
         check_int("num_threads", num_threads)
-    check_one_of("deterministic", deterministic, (False, True))
+    check_bool("deterministic", deterministic)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -67,7 +67,7 @@ def model_device(model: torch.nn.Module) -> torch.device:
     """The device a model's parameters are on (where its inputs must go)."""
     parameter = next(model.parameters(), None)
     if parameter is None:
-        raise ValueError(f"{type(model).__name__} has no parameters, so no device: pass device=")
+        raise ValueError(f"{type(model).__name__} has no parameters, so it is on no device")
     return parameter.device
 
 

@@ -10,7 +10,6 @@ from torch import nn
 
 from resnet_lib import (
     conv3x3,
-    count_flops,
     count_parameters,
     pick_device,
     resnet,
@@ -31,13 +30,6 @@ def test_count_parameters_trainable_only():
     model[0].requires_grad_(False)
     assert count_parameters(model) == 26
     assert count_parameters(model, trainable_only=True) == 10
-
-
-def test_count_flops_of_one_conv_and_mode_restored():
-    conv = nn.Conv2d(2, 4, 3, padding=1, bias=False).train()
-    flops = count_flops(conv, (1, 2, 5, 5))
-    assert flops.macs == 4 * 5 * 5 * (2 * 3 * 3)  # outputs x multiply-adds per output
-    assert conv.training
 
 
 def test_trace_layers_records_real_sizes_of_the_stem():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from resnet_lib.tools.benchmark.results import _check_rows
+from resnet_lib.tools.benchmark.results import check_rows
 
 
 def plot_results(rows: Sequence[dict], title: str = ""):
@@ -25,7 +25,7 @@ def plot_results(rows: Sequence[dict], title: str = ""):
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter, ScalarFormatter
 
-    _check_rows(rows)
+    check_rows(rows)
     if not isinstance(title, str):
         raise TypeError(f"title must be a str, got {title!r}")
     if not rows:

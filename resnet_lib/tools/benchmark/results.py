@@ -55,9 +55,6 @@ def check_rows(rows: object) -> None:
         raise TypeError(f"rows must be a list of rows of run_grid (dicts), got {rows!r}")
 
 
-_check_rows = check_rows  # plot.py's import, until it imports check_rows (then remove this line)
-
-
 def check_appendable(path: str | Path, device: torch.device | str) -> None:
     """Raise ValueError if `path` holds results of another device or other versions.
 
