@@ -619,6 +619,15 @@ JUDGED = {
             (1024 * 1024 * 9 // 32**2, "divides by the groups twice"),
         ],
     ),
+    "06.3": (
+        "b",
+        [
+            ("a", "how wide are 32 groups of 4?"),
+            ("c", "the depth did not change"),
+            ("d", "the same depth and the same inner widths"),
+            ("wide", "one of the letters"),
+        ],
+    ),
     "05.6": (
         (16, 351),
         [
@@ -1155,12 +1164,16 @@ def _forms(value):
 
 
 def _student_cells(name):
+    """The cells of the student copy that `make_student_copies` makes of the notebook now
+    (test_student_copies.py checks that the stored copy is that one)."""
     from pathlib import Path
 
     import nbformat
 
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "student" / f"{name}.ipynb"
-    return nbformat.read(path, as_version=4).cells
+    from make_student_copies import student_copy
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / f"{name}.ipynb"
+    return student_copy(nbformat.read(path, as_version=4), path.name).cells
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
