@@ -67,7 +67,9 @@ def model_device(model: torch.nn.Module) -> torch.device:
     """The device a model's parameters are on (where its inputs must go)."""
     parameter = next(model.parameters(), None)
     if parameter is None:
-        raise ValueError(f"{type(model).__name__} has no parameters, so it is on no device")
+        raise ValueError(
+            f"{type(model).__name__} has no parameters, so it is on no device: pass device= where the function takes it"
+        )
     return parameter.device
 
 
