@@ -1118,9 +1118,9 @@ def test_train_step_exercise_05_5_names_each_mistake(step, capsys):
 
 def test_reference_step_is_what_the_solution_does():
     """The reference the check compares with trains: its loss goes down on a repeated batch."""
-    from resnet_lib.checks.nb05 import _small_model, reference_step
+    from resnet_lib.checks.nb05 import reference_step, small_model
 
-    model = _small_model()
+    model = small_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x, y = torch.randn(8, 3, 6, 6), torch.randint(0, 3, (8,))
     losses = [reference_step(model, optimizer, x, y) for _ in range(5)]

@@ -130,7 +130,7 @@ def _loadable() -> set[str]:
     return letters
 
 
-def _small_model() -> Any:
+def small_model() -> Any:
     """A seeded network with a BatchNorm, so that train and eval mode give other losses."""
     import torch
     from torch import nn
@@ -166,7 +166,7 @@ def _recording_run(train_step: Any, steps: list[tuple[Any, Any]]) -> tuple[Any, 
     """
     import torch
 
-    model = _small_model().eval()  # handed over in eval mode, as after an evaluation
+    model = small_model().eval()  # handed over in eval mode, as after an evaluation
     events: list[str] = []
 
     class RecordingSGD(torch.optim.SGD):
@@ -208,7 +208,7 @@ def _judge_train_step(train_step: Any) -> tuple[bool, str]:
     steps = [(torch.randn(8, 3, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(2)]
     with torch.random.fork_rng(devices=[]):
         model, losses, events = _recording_run(train_step, steps)
-        reference = _small_model()
+        reference = small_model()
         optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
         right = [reference_step(reference, optimizer, x, y) for x, y in steps]
     if any(e == "forward(eval)" for e in events):
