@@ -38,9 +38,9 @@ def test_the_diagnosis_squares_the_growth(capsys):
     growths = [v for v in (10.0**k for k in range(1, 6))]
     passed = [g for g in growths if right(g)[0]]
     assert passed == []  # no round number passes by luck
-    from resnet_lib.checks.nb02 import _effective_step_drop
+    from resnet_lib.checks.nb02 import effective_step_drop
 
-    drop = _effective_step_drop()
+    drop = effective_step_drop()
     assert drop > 1000  # plain-56's first conv: its step collapsed
     assert check("02.6", drop) and check("02.6", round(drop, -2))
     capsys.readouterr()

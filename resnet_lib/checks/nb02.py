@@ -59,7 +59,7 @@ def _judge_prediction() -> Judge:
     return judge
 
 
-def _effective_step_drop(steps: int = 30) -> float:
+def effective_step_drop(steps: int = 30) -> float:
     """By how much lr / |w|**2 of plain-56's first conv fell over its first `steps` steps."""
     from resnet_lib.tools.degradation import MECHANISM_FILE
 
@@ -74,7 +74,7 @@ def _judge_diagnosis() -> Judge:
         value = as_float(answer)
         if value is None or not math.isfinite(value) or value == 0:
             return False, f"❌ Not yet: the answer is a number (a factor); you gave {answer!r}."
-        right = _effective_step_drop()
+        right = effective_step_drop()
         growth = math.sqrt(right)
         if abs(value - right) <= 0.05 * right:
             return True, f"✅ Correct: about {right:,.0f} times smaller."
