@@ -100,3 +100,10 @@ def test_the_check_finder_finds_checks():
 
     assert len(argument_checks(checked)) == 2
     assert argument_checks(check_int) != []
+
+
+@pytest.mark.parametrize("notebook, expression, obj", OURS, ids=[f"{nb[:2]}-{e}" for nb, e, _ in OURS])
+def test_shown_lines_fit_a_notebook_column(notebook, expression, obj):
+    """Shown code wider than 88 characters breaks mid-word in JupyterLab's output area."""
+    wide = [line for line in inspect.getsource(obj).splitlines() if len(line) > 88]
+    assert wide == []
