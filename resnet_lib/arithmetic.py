@@ -54,7 +54,8 @@ def conv_output_size(
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
 
 
-@check_args(size=1, kernel_size=1, stride=1, padding=0, dilation=1, ceil_mode=bool, where=_window_fits)
+@check_args(size=1, kernel_size=1, stride=1, padding=0, dilation=1)
+@check_args(ceil_mode=bool, where=_window_fits)  # checked after the above
 def pool_output_size(
     size: int,
     kernel_size: int,

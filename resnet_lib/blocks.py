@@ -11,15 +11,26 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+def conv3x3(
+    in_channels: int,
+    out_channels: int,
+    stride: int = 1,
+    groups: int = 1,
+) -> nn.Conv2d:
     """3x3 convolution with padding 1, so that stride 1 keeps the spatial size.
 
     No bias: the BatchNorm that always follows subtracts the mean, which would cancel
     it, and has a bias (beta) of its own. With ``groups`` (ResNeXt's cardinality) each
-    output channel sees ``in_channels / groups`` inputs: weights and work shrink as much.
+    output channel sees ``in_channels / groups`` inputs: weights and work shrink alike.
     """
     return nn.Conv2d(
-        in_channels, out_channels, kernel_size=3, stride=stride, padding=1, groups=groups, bias=False
+        in_channels,
+        out_channels,
+        kernel_size=3,
+        stride=stride,
+        padding=1,
+        groups=groups,
+        bias=False,
     )
 
 
@@ -43,7 +54,8 @@ def projection_shortcut(
             conv1x1(in_channels, out_channels),
             nn.BatchNorm2d(out_channels),
         )
-    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+    conv = conv1x1(in_channels, out_channels, stride)
+    return nn.Sequential(conv, nn.BatchNorm2d(out_channels))
 
 
 class BasicBlock(nn.Module):
@@ -52,7 +64,11 @@ class BasicBlock(nn.Module):
     expansion: int = 1  # output channels = channels * expansion
 
     def __init__(
-        self, in_channels: int, channels: int, stride: int = 1, downsample: nn.Module | None = None
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.conv1 = conv3x3(in_channels, channels, stride)
@@ -96,7 +112,7 @@ class Bottleneck(nn.Module):
         base_width: int = 64,
     ) -> None:
         super().__init__()
-        width = int(channels * base_width / 64) * groups  # of the 1x1 reduce and the 3x3
+        width = int(channels * base_width / 64) * groups  # of the 1x1 reduce and 3x3
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, width, stride_1x1)
         self.bn1 = nn.BatchNorm2d(width)

@@ -32,11 +32,12 @@ class PadShortcut(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.stride = stride
 
     def forward(self, x: Tensor) -> Tensor:
         x = x[:, :, :: self.stride, :: self.stride]
-        # F.pad pads the last dimensions first: (W left, W right, H top, H bottom, C front, C back).
+        # F.pad goes last dim first: (W left, W right, H top, H bottom, C front, C back)
         return F.pad(x, (0, 0, 0, 0, 0, self.out_channels - self.in_channels))
 
     def extra_repr(self) -> str:

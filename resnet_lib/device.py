@@ -24,7 +24,7 @@ MEASURED_DIR = Path(__file__).resolve().parent / "measured"
 
 
 def pick_device(verbose: bool = True) -> torch.device:
-    """The best device available: CUDA, then Apple's MPS, then the CPU; `verbose` prints it."""
+    """The best device: CUDA, then Apple's MPS, then the CPU; `verbose` prints it."""
     if torch.cuda.is_available():
         device = torch.device("cuda")
         detail = f" ({torch.cuda.get_device_name(device)})"

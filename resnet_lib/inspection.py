@@ -154,7 +154,10 @@ def saved_tensor_bytes(model: nn.Module, x: torch.Tensor, include_parameters: bo
 
 
 def gradient_norms(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, layer_type: type[nn.Module] = nn.Conv2d
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    layer_type: type[nn.Module] = nn.Conv2d,
 ) -> list[tuple[str, float]]:
     """How much gradient reaches each layer: ``(name, norm of d(loss)/d(output))`` for
     every `layer_type` layer, nearest the input first, from one training step's forward
@@ -164,15 +167,14 @@ def gradient_norms(
     grads: dict[str, float] = {}
 
     def watch(name: str):
-        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             order.append(name)
             output.register_hook(lambda g: grads.__setitem__(name, g.norm().item()))
 
         return hook
 
-    handles = [
-        m.register_forward_hook(watch(n)) for n, m in model.named_modules() if isinstance(m, layer_type)
-    ]
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, layer_type)]
+    handles = [m.register_forward_hook(watch(n)) for n, m in layers]
     saved = {p: p.grad for p in model.parameters()}
     try:
         with in_mode(model, training=True, keep_buffers=True):

@@ -68,10 +68,11 @@ class ResNet(PooledClassifier):
     ) -> None:
         super().__init__()
         self.in_channels, self.avg_down = in_channels, avg_down
-        self._bottleneck = dict(stride_in_1x1=stride_in_1x1, groups=groups, base_width=width_per_group)
+        self._bottleneck = dict(stride_in_1x1=stride_in_1x1, groups=groups)
+        self._bottleneck["base_width"] = width_per_group  # Bottleneck's name for it
         self._width = 64  # channels flowing between blocks, updated by _make_layer
 
-        # Stem: 224 -> 112 (conv) -> 56 (pool). Cheap early downsampling.
+        # Stem: 224 -> 112 (7x7 conv, stride 2) -> 56 (pool): cheap early downsampling.
         if deep_stem:  # ResNet-C: the same 224 -> 112 in three cheaper 3x3 convs
             self.conv1 = nn.Sequential(
                 conv3x3(in_channels, 32, stride=2),
@@ -83,13 +84,12 @@ class ResNet(PooledClassifier):
                 conv3x3(32, 64),
             )
         else:
-            self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+            self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
-        # Four stages: 56 -> 56 -> 28 -> 14 -> 7. Stage 1 keeps the size (the pool
-        # already halved it); each later stage halves it and doubles the width.
+        # Four stages: 56 -> 56 -> 28 -> 14 -> 7; each later one also doubles the width.
         self.layer1 = self._make_layer(block, STAGE_WIDTHS[0], layers[0], stride=1)
         self.layer2 = self._make_layer(block, STAGE_WIDTHS[1], layers[1], stride=2)
         self.layer3 = self._make_layer(block, STAGE_WIDTHS[2], layers[2], stride=2)
@@ -99,17 +99,17 @@ class ResNet(PooledClassifier):
         self.fc = nn.Linear(STAGE_WIDTHS[3] * block.expansion, num_classes)
         init_weights(self, zero_init_residual)
 
-    def _make_layer(self, block: Block, channels: int, blocks: int, stride: int) -> nn.Sequential:
-        """One stage: a first block that may change size and width, then identity blocks."""
-        out_channels = channels * block.expansion
+    def _make_layer(self, block: Block, channels: int, blocks: int, stride: int):
+        """One stage: a first block that may resize and widen, then identity blocks."""
+        width, out_channels = self._width, channels * block.expansion
         downsample = None
         # A projection only where the identity cannot be added. In ResNet-50/101/152
-        # this includes stage 1 (64 -> 256 channels at stride 1); in ResNet-18/34 it does not.
-        if stride != 1 or self._width != out_channels:
-            downsample = projection_shortcut(self._width, out_channels, stride, self.avg_down)
+        # that includes stage 1 (64 -> 256 channels, stride 1); in ResNet-18/34 not.
+        if stride != 1 or width != out_channels:
+            downsample = projection_shortcut(width, out_channels, stride, self.avg_down)
         # What every Bottleneck gets besides its sizes; a BasicBlock takes no options.
         options = self._bottleneck if issubclass(block, Bottleneck) else {}
-        stage = [block(self._width, channels, stride, downsample, **options)]
+        stage = [block(width, channels, stride, downsample, **options)]
         stage += [block(out_channels, channels, **options) for _ in range(1, blocks)]
         self._width = out_channels
         return nn.Sequential(*stage)

@@ -96,16 +96,17 @@ def load_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     map_location: torch.device | str | None = "cpu",
 ) -> dict[str, Any]:
-    """Read a checkpoint written by `save_checkpoint`; load it into `model` and `optimizer`.
+    """Read a checkpoint written by `save_checkpoint` into `model` and `optimizer`.
 
     ``weights_only=True``: unpickling an arbitrary file can run arbitrary code, so only
     tensors and plain containers are accepted. The model's weights must match exactly
-    (``strict=True``): a missing or unexpected key is an error, not a silent partial load.
+    (``strict=True``): a missing or unexpected key is an error, not a partial load.
 
     Returns:
         The whole checkpoint (a dict), e.g. ``["step"]`` and ``["history"]``.
     """
-    checkpoint = _read(path, map_location, with_optimizer=optimizer is not None)  # weights_only=True
+    # _read uses weights_only=True.
+    checkpoint = _read(path, map_location, with_optimizer=optimizer is not None)
     if model is not None:
         unwrap(model).load_state_dict(checkpoint["model"], strict=True)
     if optimizer is not None:

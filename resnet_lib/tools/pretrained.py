@@ -110,18 +110,23 @@ def download_state_dict(weights: Any, timeout: float = 5.0, progress: bool = Fal
     return weights.get_state_dict(progress=progress, check_hash=True)
 
 
-def load_torchvision_state_dict(state_dict: dict | str | os.PathLike, arch: str = "resnet50") -> nn.Module:
+def load_torchvision_state_dict(
+    state_dict: dict | str | os.PathLike,
+    arch: str = "resnet50",
+) -> nn.Module:
     """Our ResNet `arch`, with a torchvision state dict loaded strictly, in eval mode.
 
     Args:
-        state_dict: The dict, or a file saved with ``torch.save(model.state_dict(), path)``
-            (read with ``weights_only=True``: tensors only, no code).
+        state_dict: The dict, or a file saved with
+            ``torch.save(model.state_dict(), path)`` (read with ``weights_only=True``:
+            tensors only, no code).
         arch: ``"resnet18"`` ... ``"resnet152"``; the number of classes follows the
             state dict's ``fc.weight``.
     """
     build, state_dict = _builder(arch), _read_state_dict(state_dict)
     model = build(num_classes=state_dict["fc.weight"].shape[0])
-    model.load_state_dict(state_dict, strict=True)  # any missing, extra or misshapen weight is an error
+    # Strict: any missing, extra or misshapen weight is an error.
+    model.load_state_dict(state_dict, strict=True)
     return model.eval()
 
 
@@ -278,7 +283,11 @@ def _head_names(model: nn.Module, num_classes: int, mode: str) -> tuple[str, str
     return classifier, last_stage
 
 
-def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> nn.Module:
+def for_transfer(
+    model: nn.Module,
+    num_classes: int,
+    mode: str = "features",
+) -> nn.Module:
     """Set a trained ResNet up for a new task: a new classifier, the rest frozen or not.
 
     Two ways to reuse learned features for other classes:
@@ -311,10 +320,15 @@ def for_transfer(model: nn.Module, num_classes: int, mode: str = "features") -> 
     """
     classifier, last_stage = _head_names(model, num_classes, mode)
     old = getattr(model, classifier)
-    setattr(model, classifier, nn.Linear(old.in_features, num_classes).to(old.weight.device))
+    new = nn.Linear(old.in_features, num_classes).to(old.weight.device)
+    setattr(model, classifier, new)
     children = [name for name, _ in model.named_children()]
-    # Children are registered in the order the forward pass runs them, so the last stage
-    # and everything after it (a final BatchNorm, the pooling, the classifier) are the end.
-    keep = children[children.index(last_stage) :] if mode == "finetune" else [classifier]
+    # Children are registered in the order the forward pass runs them, so the last
+    # stage and everything after it (a final BatchNorm, the pooling, the classifier)
+    # are the end.
+    if mode == "finetune":
+        keep = children[children.index(last_stage) :]
+    else:
+        keep = [classifier]
     _freeze(model, keep=tuple(keep))
     return model

@@ -79,11 +79,15 @@ class TrainingStep:
         self.scaler = grad_scaler(x.device, precision)
 
     def __call__(self) -> None:
-        self.model.train()  # at every call: the grid runs inference steps of the model in between
+        # At every call: the grid runs inference steps of the model in between.
+        self.model.train()
         self.model.zero_grad(set_to_none=True)
         with autocast(self.x.device, self.precision):
             out = self.forward(self.x)
-            loss = out.sum() if self.target is None else nn.functional.cross_entropy(out, self.target)
+            if self.target is None:
+                loss = out.sum()
+            else:
+                loss = nn.functional.cross_entropy(out, self.target)
         self.scaler.scale(loss).backward()
         if self.optimizer is not None:
             self.scaler.step(self.optimizer)  # skipped when fp16 gradients overflowed

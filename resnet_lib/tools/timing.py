@@ -130,7 +130,7 @@ def compare_training_step(
     warmup: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, StepStats]:
-    """Time forward + backward (no optimizer step) of several models on the same input, interleaved.
+    """Time forward + backward (no optimizer step) of models on one input, interleaved.
 
     Timed under `speed_settings` (cuDNN's autotuner on, non-deterministic kernels
     allowed), as a training run would use them; the settings are restored afterwards.
@@ -141,31 +141,41 @@ def compare_training_step(
         rounds: Timed rounds per model; the result is the median over rounds.
         steps_per_round: Training steps in one timed round.
         warmup: Untimed steps per model first (memory allocation, kernel selection).
-        progress: Called with a line at each stage and after every round (e.g. ``print``).
+        progress: Called with a line per stage and after every round (e.g. ``print``).
 
     Returns:
         Name -> `StepStats` with the median seconds per step and the step's memory.
     """
-    steps = {name: TrainingStep(model, x) for name, model in models.items()}  # no optimizer
+    # No optimizer: a step is forward + backward only.
+    steps = {name: TrainingStep(model, x) for name, model in models.items()}
     say = progress or (lambda line: None)
     with speed_settings():
         say(f"  warm-up: {warmup} untimed steps per model ({SPEED_SETTINGS})")
         for step in steps.values():
-            for _ in range(warmup):  # with the autotuner on, also its choice of algorithms
+            # With the autotuner on, this also settles its choice of algorithms.
+            for _ in range(warmup):
                 step()
         synchronize(x.device)
-        say(f"  timing: {rounds} rounds of {steps_per_round} steps per model, interleaved")
+        plan = f"{rounds} rounds of {steps_per_round} steps per model"
+        say(f"  timing: {plan}, interleaved")
         seconds = interleaved_medians(steps, rounds, steps_per_round, progress)
         say("  measuring memory: one more step per model")
-        return {name: StepStats(seconds[name], *step_memory(step)) for name, step in steps.items()}
+        stats = {}
+        for name, step in steps.items():
+            stats[name] = StepStats(seconds[name], *step_memory(step))
+        return stats
 
 
-def profile_step(step: Callable[[], None], device: torch.device | str, row_limit: int = 8) -> str:
+def profile_step(
+    step: Callable[[], None],
+    device: torch.device | str,
+    row_limit: int = 8,
+) -> str:
     """Profile one call of `step` with `torch.profiler`; a table of the top operations.
 
-    Sorted by self time (an operation's own, without what it calls): on the GPU for CUDA,
-    where the CPU time of an operation is only its launch, on the CPU elsewhere. Call
-    `step` once before, so that one-off costs (allocation, autotuning) stay out of it.
+    Sorted by self time (an operation's own, without what it calls): on the GPU for
+    CUDA, where the CPU time of an operation is only its launch, on the CPU elsewhere.
+    Call `step` once before, so that one-off costs (allocation, autotuning) stay out.
     """
     from torch.profiler import ProfilerActivity, profile
 
