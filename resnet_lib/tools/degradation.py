@@ -371,8 +371,8 @@ def run_controls(
     result = {"settings": base, "environment": _environment(device, 1), "controls": {}, "runs": []}
     if out.is_file():
         stored = json.loads(out.read_text())
-        if stored.get("settings") == base:
-            result["runs"] = stored["runs"]
+        if stored.get("settings") == base:  # a resumed experiment keeps its runs and their specs
+            result["runs"], result["controls"] = stored["runs"], stored.get("controls", {})
     for seed in range(seeds):
         for name in names:
             # A run stopped part-way ("partial") is run again from its start.
