@@ -19,7 +19,8 @@ GPU measurements.
 "Training error" has two meanings in the files. ``train_error`` is the running mean over
 an epoch's augmented batches in train mode (what a training loop prints for free);
 ``clean_train_error`` is an unambiguous training error (Fig. 6 of the paper does not say
-how it measured its own): the error on a fixed set of `CLEAN_IMAGES` training images, not augmented, in eval mode, at the end of every epoch.
+how it measured its own): the error on a fixed set of `CLEAN_IMAGES` training images,
+not augmented, in eval mode, at the end of every epoch.
 """
 
 from __future__ import annotations
