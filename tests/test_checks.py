@@ -893,6 +893,30 @@ def timer_averaging_the_warmup(fn, sync, warmup=3, repeats=10):
     return statistics.mean(seconds)
 
 
+def timer_median_over_every_call(fn, sync, warmup=3, repeats=10):
+    seconds = []
+    for _ in range(warmup + repeats):  # the warm-up calls timed too
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def timer_with_trimmed_mean(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.mean(sorted(seconds)[:-1])  # the slowest call dropped: still not the median
+
+
 def timer_without_warmup(fn, sync, warmup=3, repeats=10):
     return right_timer(fn, sync, 0, repeats)
 
@@ -936,6 +960,8 @@ WRONG_TIMERS = {
     timer_counting_the_warmup: "counts the warm-up calls' time",
     timer_averaging_the_warmup: "averages over the warm-up calls",
     timer_without_warmup: "with no warm-up",
+    timer_median_over_every_call: "takes the warm-up calls into the median",
+    timer_with_trimmed_mean: "return the median of those times",
     timer_not_written: "Not answered yet: write the function",
     timer_with_min: "the fastest call (the minimum)",
     timer_in_milliseconds: "that is milliseconds; return seconds",
