@@ -97,7 +97,7 @@ def test_help_states_the_schedule_in_steps_and_each_options_cost():
         timeout=60,
     )
     text = " ".join(result.stdout.split())
-    assert "182 epochs are 63,882 steps" in text and "351 steps at batch 128" in text
+    assert "64k steps at batch 128" in text and "--max-steps only shortens a run" in text
     for option in ("--deterministic", "--compile", "--pipeline", "--breakdown-steps"):
         assert option in text
     assert "paid once" in text and "{cosine,step,constant}" in text

@@ -54,7 +54,7 @@ from resnet_lib.training import train
 
 PAPER_STEPS = 64_000  # the paper's CIFAR-10 run: 64k iterations at batch 128 (Sec. 4.2)
 STEPS_PER_EPOCH = CIFAR10_TRAIN // 128  # 351 at batch 128, incomplete last batches dropped
-PAPER_EPOCHS = round(PAPER_STEPS / STEPS_PER_EPOCH)  # 182 epochs of 351 steps: 63,882 steps
+PAPER_EPOCHS = round(PAPER_STEPS / STEPS_PER_EPOCH)  # the whole number of epochs nearest to 64k steps
 
 
 def setup_distributed(verbose: bool = False) -> tuple[int, int, torch.device]:
@@ -106,9 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--epochs",
         type=int,
         default=PAPER_EPOCHS,
-        help=f"default {PAPER_EPOCHS}: with {CIFAR10_TRAIN:,} training images an epoch is "
-        f"{STEPS_PER_EPOCH} steps at batch 128, so {PAPER_EPOCHS} epochs are "
-        f"{PAPER_EPOCHS * STEPS_PER_EPOCH:,} steps, the paper's 64k (or give --max-steps 64000)",
+        help=f"passes over the {CIFAR10_TRAIN:,} training images (default {PAPER_EPOCHS}: the whole "
+        "number of epochs nearest to the paper's 64k steps at batch 128; for at least 64k steps, "
+        "raise --epochs: --max-steps only shortens a run)",
     )
     p.add_argument(
         "--max-steps", type=int, default=None, help="stop after this many steps (the schedule fits them)"
@@ -128,8 +128,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="tensor",
         choices=("tensor", "per-image"),
         help="tensor: the images on the device as uint8, augmented a batch at a time (costs "
-        "138 MB of device memory for CIFAR-10); per-image: one PIL image at a time on the CPU, "
-        "about 19x fewer images/s than tensor on 2 busy CPU cores (measured with tasks.py bench --data)",
+        "about 354 MB of device memory for CIFAR-10: the images and a padded copy); per-image: one PIL "
+        "image at a time on the CPU, 9x to 19x fewer images/s than tensor on 2 busy CPU cores "
+        "(measured with tasks.py bench --data)",
     )
     p.add_argument(
         "--deterministic",
