@@ -49,7 +49,8 @@ MIN_TEXT_PX = 8.0
 REPORT_ID = "render-pages-report"
 
 # Runs in the page once it has loaded; writes its findings as JSON into a <pre>.
-MEASURE_JS = r"""
+MEASURE_JS = (
+    r"""
 window.addEventListener("load", () => {
   const cells = Array.from(document.querySelectorAll(".jp-Cell"));
   const cellOf = (el) => cells.indexOf(el.closest(".jp-Cell"));
@@ -101,7 +102,9 @@ window.addEventListener("load", () => {
   out.textContent = JSON.stringify(report);
   document.body.appendChild(out);
 });
-""" % REPORT_ID
+"""
+    % REPORT_ID
+)
 
 
 def png_dpi(data: str) -> float:
@@ -209,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out_dir = args.keep or Path(tmp)
         out_dir.mkdir(parents=True, exist_ok=True)
-        header = f"{'notebook':34} {'figs':>4} {'min text':>8} {'wraps':>5} {'code':>4} {'prop':>4} {'cols':>4}"
+        header = (
+            f"{'notebook':34} {'figs':>4} {'min text':>8} {'wraps':>5} {'code':>4} {'prop':>4} {'cols':>4}"
+        )
         rows, details = [header], []
         for path in paths:
             problems, s = check(path, chromium, args.width, out_dir)
@@ -220,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
                 f" {s['code_blocks']:>4} {s['proportional_code']:>4} {s['columns'] or '-':>4}"
             )
             details += [f"{path.name}: {p}" for p in problems]
-    print(f"At {args.width} px (min text: {MIN_FONT_PT:g} pt figure text on screen; cols: characters per output line)")
+    print(
+        f"At {args.width} px (min text: {MIN_FONT_PT:g} pt figure text on screen; cols: characters per output line)"
+    )
     print("\n".join(rows))
     if details:
         print("\n".join(["", *details]))

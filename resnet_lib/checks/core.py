@@ -18,7 +18,9 @@ NOT_ANSWERED = "⏳ Not answered yet: replace the None with your answer and run 
 NOT_WRITTEN = (
     "⏳ Not answered yet: write forward (in place of `raise NotImplementedError`) and run the cell again."
 )
-NOT_WRITTEN_FUNCTION = "⏳ Not answered yet: write the function (in place of `raise NotImplementedError`) and run the cell again."
+NOT_WRITTEN_FUNCTION = (
+    "⏳ Not answered yet: write the function in place of `raise NotImplementedError` and run the cell."
+)
 
 _UNSET = object()
 
