@@ -117,15 +117,14 @@ def png_dpi(data: str) -> float:
     return per_metre * 0.0254 if unit == 1 else 72.0
 
 
-def image_dpis(nb: nbformat.NotebookNode) -> list[float]:
-    """The dpi of every PNG output, in the order the page shows them."""
-    return [
-        png_dpi(out["data"]["image/png"])
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if "image/png" in out.get("data", {})
-    ]
+def image_dpis(nb: nbformat.NotebookNode) -> dict[int, list[float]]:
+    """The dpi of every PNG output, per cell index, in the order the cell shows them."""
+    dpis: dict[int, list[float]] = {}
+    for index, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if "image/png" in out.get("data", {}):
+                dpis.setdefault(index, []).append(png_dpi(out["data"]["image/png"]))
+    return dpis
 
 
 def to_html(nb: nbformat.NotebookNode) -> str:
@@ -165,7 +164,10 @@ def check(path: Path, chromium: str, width: int, out_dir: Path) -> tuple[list[st
         problems.append(f"the page shows {report['cells']} cells, the notebook has {len(nb.cells)}")
     dpis = image_dpis(nb)
     smallest = None
-    for image, dpi in zip(report["images"], dpis):
+    for image in report["images"]:
+        # An image that is not a stored PNG (an SVG, a picture in HTML): assume 72 dpi.
+        stored = dpis.get(image["cell"], [])
+        dpi = stored.pop(0) if stored else 72.0
         scale = min(1.0, image["shown"] / image["natural"]) if image["natural"] else 1.0
         text_px = MIN_FONT_PT * dpi / 72 * scale
         smallest = text_px if smallest is None else min(smallest, text_px)
@@ -181,7 +183,8 @@ def check(path: Path, chromium: str, width: int, out_dir: Path) -> tuple[list[st
         )
     for code in report["code"]:
         if not code["mono"]:
-            problems.append(f"c{code['cell']}: show_source output not monospace ({code['font']})")
+            font = code["font"].split(",")[0]
+            problems.append(f"c{code['cell']}: show_source output not monospace (font-family {font}, ...)")
     summary = {
         "images": len(report["images"]),
         "smallest_text_px": smallest,
