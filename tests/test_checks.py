@@ -330,6 +330,27 @@ def right_output_size(size, kernel_size, stride=1, padding=0, dilation=1):
     return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
 
 
+def output_size_from_torch(size, kernel_size, stride=1, padding=0, dilation=1):
+    x, w = torch.empty(1, 1, size, device="meta"), torch.empty(1, 1, kernel_size, device="meta")
+    return F.conv1d(x, w, stride=stride, padding=padding, dilation=dilation).shape[-1]
+
+
+def output_size_from_the_library(*args):
+    from resnet_lib.arithmetic import conv_output_size as size_of  # an alias
+
+    return size_of(*args)
+
+
+def output_size_through_a_helper(*args):
+    return output_size_from_the_library(*args)
+
+
+def the_library_output_size():
+    from resnet_lib.arithmetic import conv_output_size
+
+    return conv_output_size
+
+
 # id -> (right answers, [(typical wrong answer, part of its message)])
 CASES = {
     "01.1": (
@@ -340,6 +361,8 @@ CASES = {
             ((57, 57), "what does the next width give?"),
             ((58, 58), "and the one before?"),
             ((57.0, 58.0), "use //"),
+            ((57, 58.0), "has a float in it"),  # int and float mixed
+            ((57.5, 58), "not a whole number"),
             (29, "a tuple of 2 ints"),
             ("57, 58", "a tuple of 2 ints"),
         ],
@@ -367,6 +390,11 @@ CASES = {
             (lambda i, k, s, p, d: None, "returned None"),
             (lambda i, k: 1, "raised TypeError"),
             (7, "pass your function itself"),
+            (the_library_output_size(), "is the library's conv_output_size, so the check would test"),
+            (output_size_from_torch, "uses the module torch.nn.functional"),
+            (output_size_from_the_library, "uses the library's conv_output_size"),
+            (output_size_through_a_helper, "uses the library's conv_output_size"),
+            (lambda *a: nn.Conv1d(1, 1, *a[1:])(torch.zeros(1, 1, a[0])).shape[-1], "the module torch.nn"),
         ],
     ),
     "01.4": (
@@ -390,6 +418,7 @@ CASES = {
             ((3, 3), "the floor for both"),
             (5, "a tuple of 2 ints"),
             ((3.0, 4.0), "use //"),
+            ((3, 4.0), "has a float in it"),
         ],
     ),
     "01.6": (

@@ -202,7 +202,7 @@ def judge_value(
             return False, f"❌ Not yet: the answer is {kind}; you gave {answer!r} ({type(answer).__name__})."
         numbers = plain if size else (plain,)
         if any(isinstance(a, float) for a in numbers):
-            if not all(a.is_integer() for a in numbers):
+            if not all(a.is_integer() for a in numbers if isinstance(a, float)):
                 return False, f"❌ Not yet: you answered {answer!r}, which is not a whole number: {whole}."
             which = "has a float in it" if size else "is a float"
             return False, f"❌ Not yet: {answer!r} {which}: {whole}."

@@ -8,7 +8,10 @@ up where the formula takes the floor.
 
 from __future__ import annotations
 
+import dis
+import functools
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -190,9 +193,87 @@ OUTPUT_SIZE_MISTAKES: list[tuple[str, Callable[[int, int, int, int, int], float]
 ]
 
 
+# Where a size can come from without the formula: the library, or a real layer's width.
+BORROWED_MODULES = ("resnet_lib", "torch")
+BORROWED_NAMES = {
+    "conv_output_size": "the library's conv_output_size",
+    "pool_output_size": "the library's pool_output_size",
+    "torch_width": "torch_width (a real layer's width)",
+    "torch": "the module torch",
+    "F": "torch.nn.functional (F)",
+    "nn": "torch.nn (nn)",
+}
+
+
+def _codes(code: types.CodeType) -> list[types.CodeType]:
+    """`code` and the code of every function defined inside it."""
+    inner = [c for const in code.co_consts if isinstance(const, types.CodeType) for c in _codes(const)]
+    return [code, *inner]
+
+
+def _from_library(obj: Any) -> str | None:
+    """Where `obj` comes from ("the library's conv_output_size", ...), if it is borrowed."""
+    if isinstance(obj, types.ModuleType):
+        return f"the module {obj.__name__}" if obj.__name__.split(".")[0] in BORROWED_MODULES else None
+    module, name = getattr(obj, "__module__", None) or "", getattr(obj, "__name__", type(obj).__name__)
+    if not isinstance(module, str) or module.split(".")[0] not in BORROWED_MODULES:
+        return None
+    return f"the library's {name}" if module.startswith("resnet_lib") else f"torch's {name}"
+
+
+def _closure(fn: Any) -> list[Any]:
+    values = []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # a cell not filled yet
+            pass
+    return values
+
+
+def _borrowed(fn: Any, seen: set[int] | None = None) -> str | None:
+    """What `fn` uses in place of the formula (the library, or torch), or None.
+
+    It follows the globals and closure variables that `fn`'s code (and the functions
+    it defines) reads, and the learner's own functions among them, so an alias such
+    as ``from resnet_lib import conv_output_size as f`` or a helper is found too.
+    """
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    found = _from_library(fn)
+    if found:
+        return found
+    code = getattr(fn, "__code__", None) or getattr(getattr(type(fn), "__call__", None), "__code__", None)
+    seen = set() if seen is None else seen
+    if not isinstance(code, types.CodeType) or id(code) in seen:
+        return None
+    seen.add(id(code))
+    codes = _codes(code)
+    scope = getattr(fn, "__globals__", None) or {}
+    loaded = sorted(
+        {i.argval for c in codes for i in dis.get_instructions(c) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    )
+    for obj in [scope[name] for name in loaded if name in scope] + _closure(fn):
+        found = _from_library(obj)
+        if not found and isinstance(obj, types.FunctionType):
+            found = _borrowed(obj, seen)  # a helper of the learner's
+        if found:
+            return found
+    # Names that are not globals here: a module imported inside the function, say.
+    names = {part for c in codes for name in c.co_names for part in name.split(".")}
+    return next((BORROWED_NAMES[n] for n in sorted(names) if n in BORROWED_NAMES), None)
+
+
 def _judge_output_size(fn: Any) -> tuple[bool, str]:
     if not callable(fn):
         return False, f"❌ Not yet: pass your function itself (its name, without parentheses), not {fn!r}."
+    borrowed = _borrowed(fn)
+    if borrowed:
+        what = "is" if _from_library(fn) else "uses"
+        return False, (
+            f"❌ Not yet: your function {what} {borrowed}, so the check would test that, not you: "
+            "compute the size yourself."
+        )
     results = []
     for size, k, s, p, d, right in _output_size_configs():
         call = f"output_size({size}, kernel_size={k}, stride={s}, padding={p}, dilation={d})"
