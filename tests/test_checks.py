@@ -946,6 +946,19 @@ def timer_with_trimmed_mean(fn, sync, warmup=3, repeats=10):
     return statistics.mean(sorted(seconds)[:-1])  # the slowest call dropped: still not the median
 
 
+def timer_with_mean_trimmed_at_both_ends(fn, sync, warmup=3, repeats=10):
+    for _ in range(warmup):
+        fn()
+    seconds = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        fn()
+        sync()
+        seconds.append(time.perf_counter() - start)
+    return statistics.mean(sorted(seconds)[1:-1])  # the fastest and the slowest call dropped
+
+
 def timer_without_warmup(fn, sync, warmup=3, repeats=10):
     return right_timer(fn, sync, 0, repeats)
 
@@ -985,12 +998,13 @@ WRONG_TIMERS = {
     timer_without_sync: "never calls sync",
     timer_without_sync_before_start: "warm-up's work was still queued",
     timer_stopping_before_sync: "the clock stopped before the work was done",
-    timer_with_mean: "that is the mean",
+    timer_with_mean: "that averages the calls (a mean, trimmed or not)",
     timer_counting_the_warmup: "counts the warm-up calls' time",
     timer_averaging_the_warmup: "averages over the warm-up calls",
     timer_without_warmup: "with no warm-up",
     timer_median_over_every_call: "takes the warm-up calls into the median",
-    timer_with_trimmed_mean: "return the median of those times",
+    timer_with_trimmed_mean: "that averages the calls (a mean, trimmed or not)",
+    timer_with_mean_trimmed_at_both_ends: "that averages the calls (a mean, trimmed or not)",
     timer_not_written: "Not answered yet: write the function",
     timer_with_min: "the fastest call (the minimum)",
     timer_in_milliseconds: "that is milliseconds; return seconds",

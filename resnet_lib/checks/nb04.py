@@ -5,7 +5,7 @@ which runs `fn` `warmup` times untimed, then times each of `repeats` calls betwe
 calls of `sync` and returns the median in seconds. The check runs it on a fake device:
 a workload that, like a GPU's, only *queues* its work when called; the work is done,
 and its time spent, when `sync` is called. A timer that does not synchronise then
-measures nothing, and one that counts the warm-up or takes the mean is visibly off.
+measures nothing, and one that counts the warm-up or takes a mean is visibly off.
 On a machine with a GPU, the check also times a real matrix product with it.
 """
 
@@ -65,9 +65,13 @@ def _fake_costs(scale: float = 1.0) -> list[float]:
 
 def _wrong_statistics(costs: list[float]) -> list[tuple[float, str]]:
     """What typical wrong timers return on `costs`, and what each one did."""
-    timed = costs[WARMUP:]
+    timed = sorted(costs[WARMUP:])
+    # A mean, trimmed or not, is pulled up by the slow calls; the median is not.
+    averaged = "that averages the calls (a mean, trimmed or not), which slow calls pull up: return the median"
     return [
-        (statistics.mean(timed), "that is the mean: the one slow call drags it up; return the median"),
+        (statistics.mean(timed), averaged),
+        (statistics.mean(timed[1:-1]), averaged),  # the fastest and the slowest call dropped
+        (statistics.mean(timed[:-1]), averaged),  # the slowest call dropped
         (min(timed), "that is the fastest call (the minimum); the exercise asks for the median"),
         (statistics.mean(costs), "that averages over the warm-up calls too: time only the calls after them"),
         (sum(costs) / REPEATS, "that counts the warm-up calls' time: start the clock after them"),

@@ -6,7 +6,7 @@ A100 and the V100 only (`PUBLISHED`). For the other GPUs of the peak table, an
 (forward and backward, counted on the meta device) takes at least the longer of its
 FLOPs at the GPU's peak and its bytes at the GPU's memory bandwidth (`roofline`). A
 real run reaches a fraction of that bound; the estimate assumes the fraction that
-NVIDIA's A100 run reached (`resnet50_target`). Notebook 04, section 3.3.
+NVIDIA's A100 mixed-precision run reached (`resnet50_target`). Notebook 04, section 3.3.
 """
 
 from __future__ import annotations
@@ -191,8 +191,9 @@ def resnet50_target(device_name: str, precision: str = "bf16") -> Target | None:
     """The published 16-bit throughput of this GPU, else an estimate; None if unknown.
 
     The estimate is this GPU's roofline (`resnet50_roofline_img_s`) times the share of
-    its own roofline that NVIDIA's A100 run reached. Faster GPUs tend to reach a
-    smaller share (the fixed costs of each kernel weigh more), so it is optimistic.
+    its own roofline that NVIDIA's A100 mixed-precision run reached. Faster GPUs tend
+    to reach a smaller share (the fixed costs of each kernel weigh more), so it is
+    optimistic.
     """
     for p in PUBLISHED:
         if p.gpu == device_name and p.precision in ("fp16", "bf16"):
