@@ -1,9 +1,10 @@
 """Notebook 01's exercises: output sizes, padding, pooling and receptive fields.
 
 The judges compute every answer with `resnet_lib.arithmetic` (or with torch itself,
-for the coding exercise 01.3), and know the typical wrong formulas: a missing ``+ 1``,
-the padding added once, the kernel size in place of a dilated kernel's span, rounding
-up where the formula takes the floor.
+for the coding exercise 01.3, which refuses a function that calls the library's
+formula or torch), and know the typical wrong formulas: a missing ``+ 1``, the padding
+added once, the kernel size in place of a dilated kernel's span, rounding up where the
+formula takes the floor.
 """
 
 from __future__ import annotations
@@ -203,21 +204,24 @@ BORROWED_NAMES = {
     "F": "torch.nn.functional (F)",
     "nn": "torch.nn (nn)",
 }
+GLOBAL_LOADS = ("LOAD_GLOBAL", "LOAD_NAME")
 
 
 def _codes(code: types.CodeType) -> list[types.CodeType]:
     """`code` and the code of every function defined inside it."""
-    inner = [c for const in code.co_consts if isinstance(const, types.CodeType) for c in _codes(const)]
-    return [code, *inner]
+    inner = [const for const in code.co_consts if isinstance(const, types.CodeType)]
+    return [code, *(c for const in inner for c in _codes(const))]
 
 
 def _from_library(obj: Any) -> str | None:
-    """Where `obj` comes from ("the library's conv_output_size", ...), if it is borrowed."""
+    """Where `obj` comes from ("the library's conv_output_size", ...), if borrowed."""
     if isinstance(obj, types.ModuleType):
-        return f"the module {obj.__name__}" if obj.__name__.split(".")[0] in BORROWED_MODULES else None
-    module, name = getattr(obj, "__module__", None) or "", getattr(obj, "__name__", type(obj).__name__)
+        borrowed = obj.__name__.split(".")[0] in BORROWED_MODULES
+        return f"the module {obj.__name__}" if borrowed else None
+    module = getattr(obj, "__module__", None) or ""
     if not isinstance(module, str) or module.split(".")[0] not in BORROWED_MODULES:
         return None
+    name = getattr(obj, "__name__", type(obj).__name__)
     return f"the library's {name}" if module.startswith("resnet_lib") else f"torch's {name}"
 
 
@@ -243,17 +247,18 @@ def _borrowed(fn: Any, seen: set[int] | None = None) -> str | None:
     found = _from_library(fn)
     if found:
         return found
-    code = getattr(fn, "__code__", None) or getattr(getattr(type(fn), "__call__", None), "__code__", None)
+    code = getattr(fn, "__code__", None)
+    if code is None:  # an object with a __call__ method
+        code = getattr(getattr(type(fn), "__call__", None), "__code__", None)
     seen = set() if seen is None else seen
     if not isinstance(code, types.CodeType) or id(code) in seen:
         return None
     seen.add(id(code))
     codes = _codes(code)
     scope = getattr(fn, "__globals__", None) or {}
-    loaded = sorted(
-        {i.argval for c in codes for i in dis.get_instructions(c) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
-    )
-    for obj in [scope[name] for name in loaded if name in scope] + _closure(fn):
+    loads = [i for c in codes for i in dis.get_instructions(c) if i.opname in GLOBAL_LOADS]
+    loaded = {i.argval for i in loads}
+    for obj in [scope[name] for name in sorted(loaded) if name in scope] + _closure(fn):
         found = _from_library(obj)
         if not found and isinstance(obj, types.FunctionType):
             found = _borrowed(obj, seen)  # a helper of the learner's
@@ -271,8 +276,8 @@ def _judge_output_size(fn: Any) -> tuple[bool, str]:
     if borrowed:
         what = "is" if _from_library(fn) else "uses"
         return False, (
-            f"❌ Not yet: your function {what} {borrowed}, so the check would test that, not you: "
-            "compute the size yourself."
+            f"❌ Not yet: your function {what} {borrowed}, so the check would test "
+            "that, not you: compute the size yourself."
         )
     results = []
     for size, k, s, p, d, right in _output_size_configs():
