@@ -386,13 +386,13 @@ def test_format_rows_prints_the_rows_as_before():
         "train_tflops": 123.4567, "train_fraction_of_peak": 0.25, "memory_kind": CUDA_MEMORY,
     }  # fmt: skip
     assert format_rows([row]).splitlines() == [
-        "model      impl        mode              batch train img/s infer img/s  peak MiB train TFLOP/s % peak",
-        "ResNet-152 torchvision bf16+cl+compile     256      1234.6      4567.9     20480       123.457   25.0",
+        "model      impl        mode             batch train img/s infer img/s  peak MiB train TFLOP/s %peak",
+        "ResNet-152 torchvision bf16+cl+compile    256      1234.6      4567.9     20480       123.457  25.0",
     ]
     no_peak = format_rows([{**row, "train_fraction_of_peak": None}], header=False)
     assert (
         no_peak
-        == "ResNet-152 torchvision bf16+cl+compile     256      1234.6      4567.9     20480       123.457       "
+        == "ResNet-152 torchvision bf16+cl+compile    256      1234.6      4567.9     20480       123.457      "
     )
 
 

@@ -61,7 +61,13 @@ def family_rows():
     networks = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2"]
     networks += ["wide_resnet101_2", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d"]
     return [
-        (n, w.name, w.meta["_ops"], w.meta["num_params"] / 1e6, w.meta["_metrics"]["ImageNet-1K"]["acc@1"])
+        (
+            n,
+            "new" if "new training recipe" in w.meta["_docs"] else "original",
+            w.meta["_ops"],
+            w.meta["num_params"] / 1e6,
+            w.meta["_metrics"]["ImageNet-1K"]["acc@1"],
+        )
         for n in networks
         for w in get_model_weights(n)
     ]
@@ -180,13 +186,16 @@ def test_running_mean():
 
 
 def test_show_source_is_a_fenced_python_block_and_plain_text():
-    from resnet_lib.tools.source import show_source
+    from resnet_lib.tools.source import MONOSPACE, show_source
     from resnet_lib.tools.validate import check_int
 
     shown = show_source(check_int)
     markdown = shown._repr_markdown_()
-    assert markdown.startswith("```python\ndef check_int(") and markdown.endswith("\n```")
-    assert repr(shown) == markdown[len("```python\n") : -len("\n```")]  # text/plain: the code
+    # In a monospace div (nbconvert's HTML would show the block in the text's font).
+    assert markdown.startswith(f"{MONOSPACE}\n\n") and markdown.endswith("\n\n</div>")
+    fenced = markdown.removeprefix(f"{MONOSPACE}\n\n").removesuffix("\n\n</div>")
+    assert fenced.startswith("```python\ndef check_int(") and fenced.endswith("\n```")
+    assert repr(shown) == fenced[len("```python\n") : -len("\n```")]  # text/plain: the code
 
 
 def test_a_fence_inside_the_code_does_not_close_the_block():
@@ -201,7 +210,7 @@ def test_a_fence_inside_the_code_does_not_close_the_block():
         """
 
     markdown = Source(documented)._repr_markdown_()
-    assert markdown.startswith("````python\n") and markdown.endswith("\n````")
+    assert "\n\n````python\n" in markdown and markdown.endswith("\n````\n\n</div>")
 
 
 def test_log_axis_labels_that_are_not_plain_numbers_are_found():

@@ -42,7 +42,7 @@ def test_trace_layers_records_real_sizes_of_the_stem():
 def test_show_source_displays_the_real_code():
     source = show_source(conv3x3)
     assert repr(source).startswith("def conv3x3(")
-    assert source._repr_markdown_().startswith("```python\ndef conv3x3(")
+    assert "\n\n```python\ndef conv3x3(" in source._repr_markdown_()
     with pytest.raises(TypeError, match="obj must be a function, class, method or module, got int"):
         show_source(3)
 

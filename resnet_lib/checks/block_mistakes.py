@@ -85,7 +85,7 @@ def _describe(names: list[str], orders: tuple[str, ...], ending: str) -> str:
             f"a ReLU sits between conv{names[-1]} and bn{names[-1]}: the last bn comes right after its conv"
         )
     if ending == "b + s" and orders[-1] == "cbr":
-        why.append("the last ReLU comes before the addition: add the shortcut first, then apply the ReLU")
+        why.append("the last ReLU comes before the addition: add, then ReLU")
     elif ending == "b + s":
         why.append("the final ReLU is missing: apply self.relu after adding the shortcut")
     elif ending == "relu(b)":

@@ -147,19 +147,19 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
     if why:
         _say(f"❌ Not yet: {why}.")
         return False
-    # (what, in_channels, channels, stride, shortcut): the first two keep notebook 02's wording.
+    # (what, in_channels, channels, stride, shortcut), named briefly: a message fits one line.
     if reference is BasicBlock:
         cases = [
-            ("an identity-shortcut block (8 -> 8 channels)", 8, 8, 1, None),
-            ("a projection block (8 -> 16 channels, stride 2)", 8, 16, 2, "projection"),
-            ("a stride-2 block with option A's parameter-free shortcut (8 -> 16 channels)", 8, 16, 2, "A"),
+            ("the 8 -> 8 identity block", 8, 8, 1, None),
+            ("the 8 -> 16 projection block (stride 2)", 8, 16, 2, "projection"),
+            ("the 8 -> 16 option-A block (stride 2, no parameters)", 8, 16, 2, "A"),
         ]
     else:
         cases = [
-            ("an identity-shortcut block (32 -> 32 channels)", 32, 8, 1, None),
-            ("a projection block (16 -> 32 channels, stride 2)", 16, 8, 2, "projection"),
-            ("a projection block that keeps the size (8 -> 32 channels, stride 1)", 8, 8, 1, "projection"),
-            ("a stride-2 block with option A's parameter-free shortcut (16 -> 32 channels)", 16, 8, 2, "A"),
+            ("the 32 -> 32 identity block", 32, 8, 1, None),
+            ("the 16 -> 32 projection block (stride 2)", 16, 8, 2, "projection"),
+            ("the 8 -> 32 projection block (stride 1)", 8, 8, 1, "projection"),
+            ("the 16 -> 32 option-A block (stride 2, no parameters)", 16, 8, 2, "A"),
         ]
 
     g = torch.Generator().manual_seed(seed)

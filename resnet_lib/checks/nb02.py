@@ -1,4 +1,4 @@
-"""Notebook 02's exercises: parameters of a block and a projection, and the experiment's.
+"""Notebook 02's exercises: parameters of a block and of option C's shortcuts, and the experiment's.
 
 A residual block's own ``forward`` (exercises 2 and 3) is checked by `check_block`.
 02.5 predicts how a deep ResNet's features grow at initialisation; 02.6 reads the
@@ -59,6 +59,36 @@ def _judge_prediction() -> Judge:
     return judge
 
 
+def _blocks(depth: int) -> list:
+    from resnet_lib import resnet
+
+    model = resnet(depth)
+    return [block for stage in (model.layer1, model.layer2, model.layer3, model.layer4) for block in stage]
+
+
+def _option_c_extra(
+    depth: int, batchnorm: bool = True, every_block: bool = False, statistics: bool = False
+) -> int:
+    """What option C (a projection on every shortcut) adds to option B's ResNet of `depth`.
+
+    The flags give the typical wrong counts: no BatchNorm, a projection on every block, or
+    BatchNorm's running mean and variance counted as parameters.
+    """
+    total = 0
+    for block in _blocks(depth):
+        if block.downsample is None or every_block:
+            width = block.conv1.in_channels if block.downsample is None else block.conv2.out_channels
+            total += width * width + (2 * width if batchnorm else 0) + (2 * width if statistics else 0)
+    return total
+
+
+def _option_b_projections(depth: int) -> int:
+    """The parameters of option B's own projections (where a stage begins)."""
+    from resnet_lib.inspection import count_parameters
+
+    return sum(count_parameters(b.downsample) for b in _blocks(depth) if b.downsample is not None)
+
+
 def effective_step_drop(steps: int = 30) -> float:
     """By how much lr / |w|**2 of plain-56's first conv fell over its first `steps` steps."""
     from resnet_lib.tools.degradation import MECHANISM_FILE
@@ -91,7 +121,7 @@ def _judge_diagnosis() -> Judge:
 
 def register() -> None:
     """Put notebook 02's judges into `EXERCISES` (the block forward is `check_block`'s)."""
-    from resnet_lib.blocks import BasicBlock, projection_shortcut
+    from resnet_lib.blocks import BasicBlock
     from resnet_lib.inspection import count_parameters
 
     bn = "BatchNorm learns 2 parameters per channel (its running mean and variance are buffers, not parameters)"
@@ -106,16 +136,23 @@ def register() -> None:
         ],
     )
     EXERCISES["02.4"] = judge_value(
-        lambda: count_parameters(projection_shortcut(256, 512, stride=2)),
-        "A 1x1 conv from 256 to 512 channels, no bias (the stride changes no weight), then BatchNorm.",
+        lambda: _option_c_extra(34),
+        "Find the shortcuts that are identities in option B (the shape does not change there); "
+        "each becomes a 1x1 conv of c -> c channels plus a BatchNorm.",
         lambda: [
-            (256 * 512, f"the BatchNorm is missing: {bn}"),
-            (9 * 256 * 512 + 2 * 512, "the projection is a 1x1 conv, not a 3x3"),
+            (_option_c_extra(34, batchnorm=False), f"the BatchNorms are missing: {bn}"),
             (
-                256 * 512 // 4 + 2 * 512,
-                "a stride changes where the kernel is applied, not how many weights it has",
+                _option_c_extra(34) + _option_b_projections(34),
+                "that counts the 3 projections option B already has (where a stage begins): "
+                "the question asks what option C adds to option B",
             ),
-            (256 * 512 + 4 * 512, f"that counts the running statistics too: {bn}"),
+            (
+                _option_c_extra(34, every_block=True),
+                "that gives all 16 blocks a new c -> c projection: where a stage begins, "
+                "option B already has a projection, of other channels",
+            ),
+            (_option_c_extra(34, statistics=True), f"that counts the running statistics too: {bn}"),
+            (13, "that is how many projections option C adds; the question asks for their parameters"),
         ],
     )
     EXERCISES["02.5"] = _judge_prediction()

@@ -158,7 +158,7 @@ def _judge_on_gpu(time_it: Any) -> tuple[bool, str]:
             f"❌ Not yet: on the GPU your timer gave {seconds * 1e3:.3f} ms for a 2048 x 2048 matrix product, "
             f"torch.utils.benchmark {reference * 1e3:.3f} ms."
         )
-    return True, "and on this machine's GPU it agrees with torch.utils.benchmark"
+    return True, "on this GPU it agrees with torch.utils.benchmark"
 
 
 def _judge_timer(time_it: Any) -> tuple[bool, str]:
@@ -173,16 +173,16 @@ def _judge_timer(time_it: Any) -> tuple[bool, str]:
         ok, message = _judge_fake(time_it, scale)
         if not ok:
             return ok, message
-    where = "on a fake device whose work is done only at sync"
+    where = "fake device"  # whose work is done only at sync
     if torch.cuda.is_available():
         ok, message = _judge_on_gpu(time_it)
         if not ok:
             return ok, message
-        where += f", and {message}"
+        where += f"; {message}"
     # No time in the message: the notebook's stored output must not change from run to run.
     return (
         True,
-        f"✅ Correct: your timer waits for the device, skips the warm-up and keeps the median, {where}.",
+        f"✅ Correct: your timer waits for the device, skips the warm-up and keeps the median ({where}).",
     )
 
 

@@ -8,13 +8,15 @@ import inspect
 
 __all__ = ["Source", "show_source"]
 
+MONOSPACE = '<div style="font-family: monospace">'
+
 
 class Source:
     """Source code of a library object; shown highlighted in Jupyter, plain elsewhere.
 
-    A notebook stores two forms: Markdown with a fenced Python block, which JupyterLab,
-    Colab and GitHub show as highlighted code, and the plain text, which is what nbval
-    compares (the same text on every run).
+    A notebook stores two forms: Markdown with a fenced Python block (in a monospace
+    div, for nbconvert), which JupyterLab, Colab and GitHub show as highlighted code, and
+    the plain text, which is what nbval compares (the same text on every run).
     """
 
     def __init__(self, obj: object) -> None:
@@ -26,7 +28,10 @@ class Source:
         fence = "```"
         while fence in self.text:
             fence += "`"
-        return f"{fence}python\n{self.text}\n{fence}"
+        # nbconvert's HTML gives a <pre> in an output the font of the text around it, a
+        # proportional one: the div keeps the code monospace there. GitHub drops the
+        # style, and it and JupyterLab show a fenced block in monospace anyway.
+        return f"{MONOSPACE}\n\n{fence}python\n{self.text}\n{fence}\n\n</div>"
 
     def __repr__(self) -> str:
         return self.text

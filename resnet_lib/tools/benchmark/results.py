@@ -129,16 +129,18 @@ def load_results(path: str | Path) -> dict:
 
 
 #: The columns of `format_rows`, with their widths (gaps included) and alignment.
+# 99 characters in all: what a text output shows unwrapped in a 900 px column
+# (tests/test_output_width.py).
 _COLUMNS = (
     ("model", 11, "l"),
     ("impl", 12, "l"),
-    ("mode", 17, "l"),
+    ("mode", 16, "l"),
     ("batch", 6, "r"),
     ("train img/s", 12, "r"),
     ("infer img/s", 12, "r"),
     (None, 10, "r"),  # the memory column, named for what it holds
     ("train TFLOP/s", 14, "r"),
-    ("% peak", 7, "r"),
+    ("%peak", 6, "r"),
 )
 
 
