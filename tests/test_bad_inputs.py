@@ -193,6 +193,11 @@ CASES = {
     "conv_windows-kernel": (lambda: figures.conv_windows(4, 0), ValueError, ["kernel_size", "0"]),
     "draw_pool_1d-ceil_mode": (lambda: figures.draw_pool_1d(8, 2, ceil_mode="yes"), TypeError, ["ceil_mode"]),
     "draw_conv_2d-too-big": (lambda: figures.draw_conv_2d(32, 3), ValueError, ["draw_conv_2d"]),
+    "draw_accuracy_vs_cost-recipe": (
+        lambda: figures.draw_accuracy_vs_cost([("resnet50", "IMAGENET1K_V2", 4.1, 25.6, 80.9)]),
+        ValueError,
+        ["recipe", "IMAGENET1K_V2"],
+    ),
     # degradation
     "run_arm-arm": (lambda: degradation.run_arm("ResNet-21", 0), ValueError, ["arm", "ResNet-21"]),
     "run_arm-settings": (lambda: degradation.run_arm("ResNet-20", 0, {}), ValueError, ["settings"]),

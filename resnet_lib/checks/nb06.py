@@ -87,8 +87,8 @@ def _judge_ungrouped(answer: Any) -> tuple[bool, str]:
         return True, f"✅ Correct: {right!r}: every weight has the shape of {name}'s."
     why = {
         "a": "ResNet-50's blocks are 64 channels wide inside in stage 1; how wide are 32 groups of 4?",
-        "b": "compare the inner width of each stage with Wide ResNet-50-2's, and its groups",
-        "c": "ResNeXt-101 has 23 blocks in stage 3, ResNeXt-50 has 6: the depth did not change",
+        "b": "compare the inner width of each stage with Wide ResNet-50-2's, and its groups.",
+        "c": "ResNeXt-101 has 23 blocks in stage 3, ResNeXt-50 has 6: the depth did not change.",
         "d": "is there a network in this notebook with the same depth and the same inner widths, "
         "whose 3x3 convs are dense?",
     }[letter]

@@ -501,6 +501,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "wide": ("Wide ResNet", "#2874a6"),
     "resnext": ("ResNeXt", "#1e8449"),
 }
+#: The marker and legend entry of each training recipe.
+RECIPES: dict[str, tuple[str, str]] = {
+    "original": ("o", "original recipe"),
+    "new": ("s", "new recipe (2021)"),
+}
 # Where a network's name may go, tried in this order: (which point, offset in points, alignment).
 _LABEL_SPOTS = [
     ("top", (6, 0), "left", "center"),
@@ -544,15 +549,21 @@ def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> F
     """ImageNet top-1 against multiply-adds (top) and parameters (bottom), one point per weight set.
 
     Args:
-        rows: ``(network, weights, GMACs, M parameters, top-1 %)`` per weight set, e.g.
-            ``("resnet50", "IMAGENET1K_V2", 4.089, 25.56, 80.858)``; a line joins the
-            weight sets of one network, and its name stands beside them.
+        rows: ``(network, recipe, GMACs, M parameters, top-1 %)`` per weight set, e.g.
+            ``("resnet50", "new", 4.089, 25.56, 80.858)``, with ``recipe`` "original" or
+            "new" (torchvision's of 2021); a line joins the weight sets of one network,
+            and its name stands beside them.
 
     Returns:
         The figure, 960 pixels wide at 100 dpi, both panels labelled.
     """
     if not (isinstance(rows, list) and rows and all(isinstance(r, tuple) and len(r) == 5 for r in rows)):
-        raise ValueError(f"rows must be a non-empty list of 5-tuples (network, weights, ...), got {rows!r}")
+        raise ValueError(f"rows must be a non-empty list of 5-tuples (network, recipe, ...), got {rows!r}")
+    recipes = {r[1] for r in rows}
+    if not recipes <= set(RECIPES):
+        raise ValueError(
+            f"rows: recipe must be one of {sorted(RECIPES)}, got {sorted(recipes - set(RECIPES))}"
+        )
     networks = list(dict.fromkeys(r[0] for r in rows))
     fig, axes = plt.subplots(2, 1, figsize=(9.6, 7.2), layout="constrained")
     panels = (
@@ -575,19 +586,19 @@ def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> F
             color = next(c for prefix, (_, c) in FAMILIES.items() if network.startswith(prefix))
             points = sorted((r[column], r[4], r[1]) for r in rows if r[0] == network)
             ax.plot([p[0] for p in points], [p[1] for p in points], color=color, lw=0.8)
-            for x, y, weights in points:
-                marker = "o" if weights.endswith("V1") else "s"
-                ax.plot(x, y, marker, color=color, markersize=6)
+            for x, y, recipe in points:
+                # Hollow: two networks of about the same cost and accuracy both show.
+                ax.plot(x, y, RECIPES[recipe][0], color=color, markersize=6, fillstyle="none")
     fig.canvas.draw()  # the layout first: labels are placed in pixels
     for ax, column, *_ in panels:
         taken: list[Bbox] = []
         for network in networks:
             points = [(r[column], r[4]) for r in rows if r[0] == network]
             _place_label(ax, network, points, taken)
-    handles = [Line2D([], [], color=c, marker="o", lw=0, label=name) for name, c in FAMILIES.values()]
+    handles = [Line2D([], [], color=c, lw=2, label=name) for name, c in FAMILIES.values()]
     handles += [
-        Line2D([], [], color="grey", marker=marker, lw=0, label=weights)
-        for marker, weights in (("o", "IMAGENET1K_V1"), ("s", "IMAGENET1K_V2"))
+        Line2D([], [], color="grey", marker=marker, fillstyle="none", lw=0, label=label)
+        for marker, label in RECIPES.values()
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
     fig.suptitle(
