@@ -216,6 +216,27 @@ def test_compare_pipelines_and_step_breakdown_report_numbers():
     assert torch.equal(rng, torch.get_rng_state())
 
 
+def test_step_breakdown_leaves_the_first_epochs_order_alone():
+    """train_cifar times a few steps before it trains: the run's order must not change."""
+    images = tensor_images(make_shapes(64, 10, image_size=16)[0])
+    plain, timed = tensor_loader(images, 16), tensor_loader(images, 16)
+    step_breakdown(tiny_model(), timed, torch.device("cpu"), steps=2, warmup=0)
+    assert list(plain.sampler) == list(timed.sampler)
+
+
+def test_epoch_reporter_counts_the_steps_each_epoch_took(capsys):
+    from resnet_lib.tools.train_cifar import epoch_reporter
+
+    ticks = iter([0.0, 2.0, 3.0])  # made at 0 s, epochs ending at 2 s and at 3 s
+    report = epoch_reporter(64, step=4, clock=lambda: next(ticks))  # resumed at step 4
+    history = {"step_loss": [0.0] * 14, "train_loss": [2.0], "val_acc": [0.5]}
+    report(0, history)  # 10 steps since step 4: 640 images in 2 s
+    history["step_loss"] += [0.0] * 2  # an epoch cut short: 2 steps, 128 images in 1 s
+    report(1, history)
+    lines = capsys.readouterr().out.splitlines()
+    assert "(320 training images/s" in lines[0] and "(128 training images/s" in lines[1]
+
+
 def test_bench_data_command_prints_both_pipelines_and_the_ratio():
     # `tasks.py bench --data` sends its arguments here (resnet_lib/tools/benchmark/cli.py).
     command = [sys.executable, "-m", "resnet_lib.tools.benchmark.data_bench", "--data", "--device", "cpu"]

@@ -34,6 +34,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -205,6 +206,35 @@ def build_loaders(args: argparse.Namespace, data, rank: int, world_size: int, de
     return train_loader, DataLoader(data.val, 256, pin_memory=gpu) if rank == 0 else None
 
 
+def epoch_reporter(
+    images_per_step: int,
+    step: int = 0,
+    show: bool = True,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Callable[[int, dict], None]:
+    """An ``on_epoch_end`` for `train`: prints each epoch's loss, accuracy and images/s.
+
+    It counts the steps the epoch really took (the growth of the history's step losses,
+    from `step`, where a resumed run starts): an epoch cut short by --max-steps or
+    --stop-at-step, or resumed part-way, takes fewer than a full one.
+    """
+    last = {"time": clock(), "step": step}
+
+    def report(epoch: int, history: dict) -> None:
+        now, steps = clock(), len(history["step_loss"])
+        seconds, images = now - last["time"], (steps - last["step"]) * images_per_step
+        last.update(time=now, step=steps)
+        if show:
+            print(
+                f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.3f}, "
+                f"val accuracy {history['val_acc'][-1]:.1%}, {seconds:.1f} s "
+                f"({images / seconds:,.0f} training images/s with validation)",
+                flush=True,
+            )
+
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     rank, world_size, device = setup_distributed()
@@ -269,20 +299,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
         if world_size > 1:
             model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if gpu else None)
-
-        clock = [time.perf_counter()]
-
-        def report(epoch: int, history: dict) -> None:
-            now, seconds = time.perf_counter(), time.perf_counter() - clock[0]
-            clock[0] = now
-            if main_process:
-                images = len(train_loader) * args.batch_size * world_size
-                print(
-                    f"epoch {epoch + 1}: train loss {history['train_loss'][-1]:.3f}, "
-                    f"val accuracy {history['val_acc'][-1]:.1%}, {seconds:.1f} s "
-                    f"({images / seconds:,.0f} training images/s with validation)",
-                    flush=True,
-                )
+        resumed = load_checkpoint(args.resume) if args.resume else None
 
         history = train(
             model,
@@ -298,9 +315,13 @@ def main(argv: list[str] | None = None) -> None:
             progress=main_process and not args.no_progress,
             desc=f"ResNet-{args.depth}",
             checkpoint=args.checkpoint,
-            resume_from=load_checkpoint(args.resume) if args.resume else None,
+            resume_from=resumed,
             stop_at_step=args.stop_at_step,
-            on_epoch_end=report,
+            on_epoch_end=epoch_reporter(
+                args.batch_size * world_size,
+                step=resumed["step"] if resumed else 0,
+                show=main_process,
+            ),
         )
         if world_size > 1:
             # DDP copies rank 0's buffers (BatchNorm's running statistics) to the other ranks at the

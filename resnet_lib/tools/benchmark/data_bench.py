@@ -139,8 +139,9 @@ def step_breakdown(
 ) -> dict[str, float]:
     """Milliseconds per step spent getting a batch and computing it: ``{"data": .., "compute": ..}``.
 
-    On a copy of `model`, with an optimizer of its own, so the run itself is untouched;
-    the global generator (the crops) is put back afterwards. The device is synchronised
+    On a copy of `model`, with an optimizer of its own, so the run's model is untouched;
+    the global generator (the crops) and the sampler's own generator (the order of the
+    run's first epoch) are put back afterwards. The device is synchronised
     after each part, so the two do not overlap here as they can in a real run: their
     sum is a little more than a step takes. No DDP all-reduce is included.
     """
@@ -151,6 +152,10 @@ def step_breakdown(
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     scaler = grad_scaler(device, precision)
     rng = torch.get_rng_state()
+    # A RandomSampler (in a ResumableSampler) draws its order from its own generator.
+    sampler = getattr(loader.sampler, "sampler", loader.sampler)
+    order = getattr(sampler, "generator", None)
+    order_state = order.get_state() if order is not None else None
     totals = {"data": 0.0, "compute": 0.0}
     batches = iter(loader)
     for i in range(warmup + steps):  # the first ones warm up (cuDNN's autotuner, allocations)
@@ -175,6 +180,8 @@ def step_breakdown(
             totals["data"] += t1 - t0
             totals["compute"] += time.perf_counter() - t1
     torch.set_rng_state(rng)
+    if order is not None:
+        order.set_state(order_state)
     return {k: 1000 * v / steps for k, v in totals.items()}
 
 
