@@ -110,9 +110,12 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     val_set = tensor_images(data.val, device, size, padding=0, flip=False, channels_last=gpu)
     train_loader = tensor_loader(train_set, run["batch_size"])
     val_loader = tensor_loader(val_set, 256, shuffle=False)
+    model = cifar_resnet(20).to(device)
+    if gpu:  # the model in channels_last too, as notebook 04 (4.2) and train_cifar do
+        model = model.to(memory_format=torch.channels_last)
     ends = [time.perf_counter()]
     train(
-        cifar_resnet(20).to(device),
+        model,
         train_loader,
         val_loader,
         epochs=run["epochs"],
@@ -134,8 +137,9 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
         "val_images": len(data.val),
         "batch_size": run["batch_size"],
         "schedule_epochs": run["epochs"],
-        "timing_settings": "as notebook 05 runs: cudnn.benchmark on, deterministic algorithms off, "
-        "channels_last, the batched tensor pipeline (resnet_lib.tools.gpu_data)",
+        "timing_settings": "as notebook 05 runs: cudnn.benchmark on, deterministic "
+        "algorithms off, model and batches in channels_last, the batched tensor pipeline "
+        "(resnet_lib.tools.gpu_data)",
         "epoch_seconds": seconds,  # each epoch: training steps and the validation pass
     }
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

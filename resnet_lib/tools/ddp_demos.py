@@ -97,7 +97,7 @@ def _statistics(rank: int, world_size: int, images: torch.Tensor, batches: tuple
         for k in range(len(images) // (world_size * batch)):  # consecutive global batches
             start = (k * world_size + rank) * batch
             x = images[start : start + batch]  # this process's share of global batch k
-            local_mean = x.mean(dim=(0, 2, 3))  # what BatchNorm normalises with (and the variance)
+            local_mean = x.mean(dim=(0, 2, 3))  # as a BatchNorm on the images would compute it
             # What SyncBatchNorm computes instead: sums over every process's images, then the mean.
             total = torch.cat([x.sum(dim=(0, 2, 3)), torch.tensor([float(x[:, 0].numel())])])
             dist.all_reduce(total)
@@ -109,7 +109,10 @@ def _statistics(rank: int, world_size: int, images: torch.Tensor, batches: tuple
 def batchnorm_statistics(
     images: torch.Tensor, batches: tuple[int, ...] = (4, 16, 64)
 ) -> list[dict[int, float]]:
-    """How far each process's BatchNorm mean is from SyncBatchNorm's, per per-process batch size.
+    """How far each process's channel means of `images` are from the global batch's.
+
+    The means that a BatchNorm on the images would normalise with, against those that
+    SyncBatchNorm would use (only the means: the variances are not compared).
 
     For a per-process batch b, `images` is cut into global batches of 2b; process r
     takes the r-th half of each. Returns ``[rank 0's, rank 1's]``, each
