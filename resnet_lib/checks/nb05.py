@@ -130,6 +130,143 @@ def _loadable() -> set[str]:
     return letters
 
 
+# Exercise 05.2: what a frozen network trained in train mode still changes. For
+# each letter, what to say when it is picked wrongly and when it is left out wrongly.
+FROZEN = {
+    "a": (
+        "requires_grad_(False) leaves conv1's weight without a gradient, and SGD "
+        "skips a parameter that has none (its weight decay too): it stays as it was",
+        "",
+    ),
+    "b": (
+        "",
+        "a BatchNorm in train mode updates its running mean at every forward pass, "
+        "gradient or not: requires_grad_(False) does not stop that",
+    ),
+    "c": (
+        "BatchNorm's weight is a parameter like the others: frozen, no gradient, no change",
+        "",
+    ),
+    "d": (
+        "",
+        "the new fc requires gradients (a new layer does), and the optimizer updates it",
+    ),
+    "e": (
+        "",
+        "in eval mode BatchNorm normalises with its running statistics, and those "
+        "moved: the frozen part computes something else, though no parameter changed",
+    ),
+    "f": (
+        "in train mode BatchNorm normalises with the batch's own statistics, and no "
+        "parameter of the frozen part changed: the same batch gives the same output",
+        "",
+    ),
+}
+
+
+def _changed_when_frozen() -> set[str]:
+    """Train a small network as exercise 05.2 says; the letters of what changed."""
+    import copy
+
+    import torch
+    from torch import nn
+
+    with torch.random.fork_rng(devices=[]):
+        model = small_model()
+        model.requires_grad_(False)
+        model[-1] = nn.Linear(4, 3)  # the new fc: trainable
+        x = torch.randn(16, 3, 6, 6)
+        y = torch.randint(0, 3, (16,))
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.SGD(trainable, lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+        def seen() -> list[torch.Tensor]:
+            probe = copy.deepcopy(model[:-1])  # the frozen part, read on a copy
+            with torch.no_grad():
+                outputs = [probe.eval()(x[:1]), probe.train()(x)]
+            bn = model[1]
+            tensors = [model[0].weight, bn.running_mean, bn.weight, model[-1].weight]
+            return [t.clone() for t in tensors] + outputs
+
+        before = seen()
+        for _ in range(3):  # a short epoch, in train mode as train() runs it
+            loss = nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        after = seen()
+    return {k for k, a, b in zip("abcdef", before, after) if not torch.equal(a, b)}
+
+
+# Exercise 05.6: one DDP step of 8 processes x 16 images against one process's
+# step of 128.
+SPLIT = {
+    "a": (
+        "each process averages the loss over its 16 images and DDP averages the 8 "
+        "gradients: a mean of 8 means of 16 is the mean over all 128",
+        "",
+    ),
+    "b": (
+        "the linear scaling rule scales the rate with the global batch, and that is still 128",
+        "",
+    ),
+    "c": (
+        "",
+        "BatchNorm is each process's own: it normalises with the mean of that process's images",
+    ),
+    "d": (
+        "",
+        "the gradient flows through the BatchNorms, whose means differ, so it differs "
+        "too, and the weights with it",
+    ),
+    "e": (
+        "without BatchNorm every image's loss and gradient is computed alone, so the "
+        "averaged gradients are the same (up to rounding)",
+        "",
+    ),
+    "f": (
+        "each process gets an eighth of the epoch, in batches of an eighth: as many steps",
+        "",
+    ),
+}
+
+
+def _differs_under_ddp() -> set[str]:
+    """A simulated DDP step (gradients averaged over 8 chunks) against one process's."""
+    import torch
+    from torch import nn
+
+    def step(model: nn.Module, chunks: list[tuple[torch.Tensor, torch.Tensor]]) -> list:
+        grads = []
+        for x, y in chunks:  # one process each; DDP averages their gradients
+            model.zero_grad()
+            nn.functional.cross_entropy(model.train()(x), y).backward()
+            grads.append([p.grad.clone() for p in model.parameters()])
+        with torch.no_grad():
+            pairs = zip(model.parameters(), *grads)
+            return [p - 0.1 * sum(g) / len(g) for p, *g in pairs]
+
+    def same(one: list, many: list) -> bool:
+        return all(torch.allclose(a, b, atol=1e-6) for a, b in zip(one, many))
+
+    with torch.random.fork_rng(devices=[]):
+        x, y = torch.randn(BATCH, 3, 6, 6), torch.randint(0, 3, (BATCH,))
+        chunks = list(zip(x.chunk(MORE_PROCESSES), y.chunk(MORE_PROCESSES)))
+        with_bn, without_bn = small_model(), small_model()
+        without_bn[1] = nn.Identity()
+        share, whole = chunks[0][0].mean(dim=(0, 2, 3)), x.mean(dim=(0, 2, 3))
+        small = BATCH // MORE_PROCESSES
+        differ = {
+            "a": sum(len(c[1]) for c in chunks) != BATCH,
+            "b": False,  # the rule follows the global batch: BATCH in both runs
+            "c": not torch.allclose(share, whole),
+            "d": not same(step(with_bn, [(x, y)]), step(with_bn, chunks)),
+            "e": not same(step(without_bn, [(x, y)]), step(without_bn, chunks)),
+            "f": steps_per_epoch(MORE_PROCESSES, small) != steps_per_epoch(1, BATCH),
+        }
+    return {k for k, v in differ.items() if v}
+
+
 def small_model() -> Any:
     """A seeded network with a BatchNorm, so that train and eval mode give other losses."""
     import torch
@@ -204,6 +341,11 @@ def _judge_train_step(train_step: Any) -> tuple[bool, str]:
             False,
             f"❌ Not yet: pass your function itself (its name, without parentheses), not {train_step!r}.",
         )
+    if str(getattr(train_step, "__module__", "")).startswith("resnet_lib"):
+        return False, (
+            f"❌ Not yet: {getattr(train_step, '__name__', train_step)!r} comes from "
+            f"{train_step.__module__}, not from you: write the step yourself."
+        )
     g = torch.Generator().manual_seed(0)
     steps = [(torch.randn(8, 3, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(2)]
     with torch.random.fork_rng(devices=[]):
@@ -263,6 +405,12 @@ def _judge_train_step(train_step: Any) -> tuple[bool, str]:
                 False,
                 f"❌ Not yet: after two steps, {name} differs from the reference step's: take one optimizer step per call.",
             )
+    for (name, b), c in zip(model.named_buffers(), reference.buffers()):
+        if not torch.allclose(b.double(), c.double(), atol=1e-6):
+            return False, (
+                f"❌ Not yet: the weights agree, but BatchNorm's {name} does not: "
+                "every forward pass in train mode updates it: run the model once a step."
+            )
     return (
         True,
         "✅ Correct: your train_step trains as the reference does, in train mode, one clean step at a time.",
@@ -271,9 +419,6 @@ def _judge_train_step(train_step: Any) -> tuple[bool, str]:
 
 def register() -> None:
     """Put notebook 05's judges into `EXERCISES`."""
-    from torch import nn
-
-    from resnet_lib.inspection import count_parameters
 
     one_gpu = lambda: steps_per_epoch(1, BATCH)  # noqa: E731
     EXERCISES["05.1"] = judge_value(
@@ -303,15 +448,7 @@ def register() -> None:
         ],
         whole="--epochs is a whole number: answer an int",
     )
-    EXERCISES["05.2"] = judge_value(
-        lambda: count_parameters(nn.Linear(2048, 5)),
-        "Only the new fc layer trains: its weight matrix and its bias.",
-        lambda: [
-            (2048 * 5, "the bias is missing: nn.Linear has one per output"),
-            (2048 * 1000 + 1000, "that is ImageNet's fc with 1,000 classes; the new one has 5"),
-            (5, "that is only the bias"),
-        ],
-    )
+    EXERCISES["05.2"] = judge_letters(_changed_when_frozen, FROZEN, "".join(FROZEN))
     EXERCISES["05.3"] = judge_letters(
         _loadable, {k: (picked, left) for k, (_, picked, left) in LOADABLE.items()}, "".join(LOADABLE)
     )
@@ -337,32 +474,4 @@ def register() -> None:
         whole="steps are whole numbers: answer an int",
     )
     EXERCISES["05.5"] = _judge_train_step
-    small = BATCH // MORE_PROCESSES
-    EXERCISES["05.6"] = judge_value(
-        lambda: (small, steps_per_epoch(MORE_PROCESSES, small)),
-        "--batch-size is per process, and one step trains on every process's batch together.",
-        lambda: [
-            (
-                (BATCH, steps_per_epoch(MORE_PROCESSES, BATCH)),
-                f"with --batch-size {BATCH} each step trains on {MORE_PROCESSES} x {BATCH} images, not {BATCH}",
-            ),
-            (
-                (small, steps_per_epoch(MORE_PROCESSES, BATCH)),
-                "the global batch is the paper's again, so an epoch has as many steps as the paper's",
-            ),
-            (
-                (small, _images() // small),
-                f"that counts all {_images():,} images per process: each one sees an eighth of them",
-            ),
-            (
-                (small, -(-_images() // BATCH)),
-                "the batch is right, but that rounds up: drop_last=True drops the incomplete last batch",
-            ),
-            (
-                (small, 50_000 // BATCH),
-                "the batch is right, but that counts all 50,000 training images: the library trains on "
-                "its training split",
-            ),
-        ],
-        whole="a batch size and a number of steps are whole numbers: answer ints",
-    )
+    EXERCISES["05.6"] = judge_letters(_differs_under_ddp, SPLIT, "".join(SPLIT))
