@@ -555,12 +555,13 @@ JUDGED = {
             ((10, 512), "a bottleneck outputs 4 times its width"),
             ((7, 2048), "a 224 x 224 image"),
             (10, "a tuple of 2 ints"),
+            ((10, 2048.0), "has a float in it"),
         ],
     ),
     "03.3": (
         "layer3",
         [
-            ("layer4", "'layer4' has 3 blocks of about 4.46 million"),
+            ("layer4", "the first (with the projection) 6.04 million parameters, each other 4.46"),
             ("layer2", "'layer2' has 8 blocks"),
             (3, "answer one of the names"),
         ],
@@ -568,11 +569,11 @@ JUDGED = {
     "03.5": (
         "1234",
         [
-            ("1", "does the first block of its stage 1 have a projection already?"),
-            ("134", "'2': count what bug 2 adds"),
-            ("124", "'3': a classifier wired to 2048 inputs is resnet-50's own"),
-            ("123", "'4': a clone adds no parameter"),
-            ("234", "'1': 26,560 is exactly one bias per output channel"),
+            ("1", "your choice is right, but you left out 3 more. '2': count what bug 2 adds"),
+            ("134", "right, but you left out 1 more. '2': count what bug 2 adds"),
+            ("124", "left out 1 more. '3': a classifier wired to 2048 inputs is resnet-50's own"),
+            ("123", "left out 1 more. '4': a clone adds no parameter"),
+            ("234", "left out 1 more. '1': 26,560 is exactly one bias per output channel"),
             ("15", "a string of the letters"),
             (26_560, "a string of the letters"),
         ],
@@ -679,6 +680,20 @@ def test_judged_exercises_accept_the_answer_and_name_each_mistake(exercise, caps
         assert not check(exercise, wrong)
         out = capsys.readouterr().out
         assert out.startswith("❌ Not yet") and because in out.lower(), (wrong, out)
+
+
+def test_judge_letters_tells_wrong_picks_from_letters_left_out():
+    """A right letter left out is no wrong choice; each kind gets its own count and reason."""
+    from resnet_lib.checks.core import judge_letters
+
+    why = {"a": ("", "a is in"), "b": ("", "b is in"), "c": ("c is out", "")}
+    judge = judge_letters(lambda: {"a", "b"}, why, "abc")
+    ok, text = judge("a")
+    assert not ok and "wrong" not in text and "left out 1 more. 'b': b is in." in text
+    ok, text = judge("abc")
+    assert not ok and "1 of your choices is wrong. 'c': c is out." in text and "left out" not in text
+    ok, text = judge("ac")
+    assert "1 of your choices is wrong. 'c'" in text and "You also left out 1. 'b': b is in." in text
 
 
 # Exercise 03.4: a Bottleneck ResNet >= 101 layers, <= 35 M parameters, no stage below ResNet-50's.

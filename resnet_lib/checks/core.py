@@ -299,15 +299,28 @@ def judge_letters(right: Callable[[], set[str]], why: dict[str, tuple[str, str]]
         want = right()
         if picked == want:
             return True, f"✅ Correct: {''.join(sorted(want))!r}."
+        # Wrong picks and letters left out are told apart: one right pick is no wrong
+        # choice, and the reason for a missing letter argues for adding it.
         wrong = sorted(picked - want)
         missed = sorted(want - picked)
-        first = wrong[0] if wrong else missed[0]
-        reason = why[first][0] if wrong else why[first][1]
-        count = len(wrong) + len(missed)
-        end = "" if reason.endswith("?") else "."
-        return (
-            False,
-            f"❌ Not yet: {count} of your choices {'are' if count > 1 else 'is'} wrong. {first!r}: {reason}{end}",
-        )
+        parts = []
+        if wrong:
+            verb = "is" if len(wrong) == 1 else "are"
+            reason = _why(wrong[0], why[wrong[0]][0])
+            parts.append(f"{len(wrong)} of your choices {verb} wrong. {reason}")
+        if missed:
+            start = "your choice is" if len(picked) == 1 else "your choices are"
+            start = "You also left out" if wrong else f"{start} right, but you left out"
+            more = "" if wrong else " more"
+            reason = _why(missed[0], why[missed[0]][1])
+            parts.append(f"{start} {len(missed)}{more}. {reason}")
+        return False, "❌ Not yet: " + " ".join(parts)
 
     return judge
+
+
+def _why(letter: str, reason: str) -> str:
+    """``'c': reason.``, the reason ending in a full stop unless it asks a question."""
+    if not reason:
+        return f"{letter!r}."
+    return f"{letter!r}: {reason}{'' if reason.endswith(('?', '.')) else '.'}"

@@ -151,10 +151,12 @@ def _judge_stage(answer: Any) -> tuple[bool, str]:
             True,
             f"✅ Correct: {right!r}, with {counts[right] / counts['layer1']:.0f} times the parameters of layer1.",
         )
+    # The first block of a stage holds the projection too: say both sizes.
     stage = getattr(model, answer)
-    per_block = count_parameters(stage[-1])
+    first, other = (count_parameters(stage[i]) / 1e6 for i in (0, -1))
     return False, (
-        f"❌ Not yet: {answer!r} has {len(stage)} blocks of about {per_block / 1e6:.2f} million parameters each. "
+        f"❌ Not yet: {answer!r} has {len(stage)} blocks: the first (with the "
+        f"projection) {first:.2f} million parameters, each other {other:.2f} million. "
         "Multiply blocks by parameters per block for each stage: which product is the largest?"
     )
 
@@ -192,7 +194,10 @@ def register() -> None:
                 4 * _stem_macs() / _stage1_conv_macs(),
                 "that counts the stem on the 224 x 224 input; it writes a 112 x 112 map",
             ),
-            (_stage1_conv_macs() / _stem_macs(), "that is the ratio upside down: the stem over the 3x3 conv"),
+            (
+                _stage1_conv_macs() / _stem_macs(),
+                "that is the ratio upside down: the 3x3 conv over the stem",
+            ),
             (
                 _stem_macs() / (_stage1_conv_macs() / 64),
                 "the 3x3 conv reads all 64 input channels: each filter is 3 x 3 x 64",
