@@ -617,7 +617,18 @@ JUDGED = {
             (183.0, "--epochs is a whole number"),
         ],
     ),
-    "05.2": (10_245, [(10_240, "the bias is missing"), (2_049_000, "imagenet's fc")]),
+    "05.2": (
+        "bde",
+        [
+            ("bd", "'e': in eval mode batchnorm normalises with its running statistics"),
+            ("de", "'b': a batchnorm in train mode updates its running mean"),
+            ("abde", "'a': requires_grad_(false) leaves conv1's weight without a gradient"),
+            ("bcde", "'c': batchnorm's weight is a parameter"),
+            ("be", "'d': the new fc requires gradients"),
+            ("bdef", "'f': in train mode batchnorm normalises with the batch's own"),
+            (10_245, "a string of the letters"),
+        ],
+    ),
     "05.3": (
         "abef",
         [
@@ -659,13 +670,15 @@ JUDGED = {
         ],
     ),
     "05.6": (
-        (16, 351),
+        "cd",
         [
-            ((128, 43), "each step trains on 8 x 128 images"),
-            ((16, 43), "as many steps as the paper's"),
-            ((16, 2812), "each one sees an eighth"),
-            ((16, 352), "the batch is right, but that rounds up"),
-            ((16, 390), "all 50,000 training images"),
+            ("acd", "'a': each process averages the loss over its 16 images"),
+            ("bcd", "'b': the linear scaling rule scales the rate with the global batch"),
+            ("d", "'c': batchnorm is each process's own"),
+            ("c", "'d': the gradient flows through the batchnorms"),
+            ("cde", "'e': without batchnorm every image's loss"),
+            ("cdf", "'f': each process gets an eighth of the epoch"),
+            ((16, 351), "a string of the letters"),
         ],
     ),
 }
@@ -842,7 +855,7 @@ HAND_WRITTEN = {
     "04.3": 1.67,
     "05.1": np.int64(183),
     "05.3": "a, b, e, f",
-    "05.6": (np.int64(16), 351),
+    "05.6": "C, D",
 }
 
 
@@ -1169,6 +1182,16 @@ def step_not_written(model, optimizer, images, labels):
     raise NotImplementedError
 
 
+def step_running_the_model_twice(model, optimizer, images, labels):
+    model.train()
+    optimizer.zero_grad()
+    model(images)  # a forward pass too many: BatchNorm's running statistics move twice
+    loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 WRONG_STEPS = {
     step_without_zero_grad: "call optimizer.zero_grad() before loss.backward()",
     step_zeroing_after_backward: "call optimizer.zero_grad() before loss.backward()",
@@ -1182,7 +1205,15 @@ WRONG_STEPS = {
     step_stepping_twice: "optimizer.step() ran 4 times in 2 calls",
     step_doubling_the_gradient: "the first loss agrees, but the second is",
     step_returning_an_always_equal_float: "your step's first loss is",
+    step_running_the_model_twice: "BatchNorm's 1.running_mean does not",
 }
+
+
+def test_train_step_exercise_05_5_refuses_the_library_s_own_steps(capsys):
+    from resnet_lib.checks.nb05 import reference_step
+
+    assert not check("05.5", reference_step)
+    assert "not from you" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("step", [right_step, step_with_model_zero_grad], ids=lambda f: f.__name__)
@@ -1232,9 +1263,7 @@ FORMULAS = {
     "04.3": ['peak_tflops(h100, "bf16") / peak_tflops(h100, "tf32")', "989.5 / 494.5"],
     "04.4": ["/ flops[50]", "0.4 * peak_tflops"],
     "05.1": ["50_000 // 128"],
-    "05.2": ["2048 * 5", "fc.parameters()"],
     "05.4": ["50_000 // 4"],
-    "05.6": ["128 // 8"],
 }
 
 
