@@ -73,7 +73,7 @@ class ResNet(PooledClassifier):
         self._width = 64  # channels flowing between blocks, updated by _make_layer
 
         # Stem: 224 -> 112 (7x7 conv, stride 2) -> 56 (pool): cheap early downsampling.
-        if deep_stem:  # ResNet-C: the same 224 -> 112 in three cheaper 3x3 convs
+        if deep_stem:  # ResNet-C: 224 -> 112 in three 3x3 convs (deeper, and costlier)
             self.conv1 = nn.Sequential(
                 conv3x3(in_channels, 32, stride=2),
                 nn.BatchNorm2d(32),

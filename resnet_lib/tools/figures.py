@@ -504,7 +504,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
 #: The marker and legend entry of each training recipe.
 RECIPES: dict[str, tuple[str, str]] = {
     "original": ("o", "original recipe"),
-    "new": ("s", "new recipe (2021)"),
+    "new": ("s", "torchvision's new recipe"),
 }
 # Where a network's name may go, tried in this order: (which point, offset in points, alignment).
 _LABEL_SPOTS = [
