@@ -37,7 +37,8 @@ def test_a_tiny_experiment_writes_every_run_with_its_settings(tmp_path):
         assert run["step"][-1] == 4 and epochs == 1  # 128 images in batches of 32: one epoch of 4 steps
         assert all(len(run[k]) == epochs for k in ("train_error", "train_loss", "val_error", "val_loss"))
         assert all(0 <= e <= 1 for e in run["train_error"] + run["val_error"])
-    assert final_values(stored, "plain-20") == [stored["runs"][0]["train_error"][-1]]
+    assert final_values(stored, "plain-20") == [stored["runs"][0]["clean_train_error"][-1]]  # the default
+    assert final_values(stored, "plain-20", "train_error") == [stored["runs"][0]["train_error"][-1]]
 
 
 def test_the_command_line_runs_the_experiment(tmp_path, capsys):
@@ -74,7 +75,7 @@ def test_a_diverged_run_counts_as_the_worst_result():
             {"arm": "plain-56", "seed": 1, "train_error": [0.5, 0.2], "train_loss": [1.0, 0.4]},
         ]
     }
-    assert final_values(result, "plain-56") == [1.0, 0.2]
+    assert final_values(result, "plain-56", "train_error") == [1.0, 0.2]
     assert final_values(result, "plain-56", "train_loss") == [float("inf"), 0.4]
     with pytest.raises(ValueError, match="no run of 'ResNet-20'"):
         final_values(result, "ResNet-20")

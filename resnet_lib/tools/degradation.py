@@ -479,13 +479,14 @@ def load_degradation(path: str | os.PathLike = DEGRADATION_FILE) -> dict[str, An
     return json.loads(path.read_text())
 
 
-def final_values(result: dict[str, Any], arm: str, key: str = "train_error") -> list[float]:
-    """One number per seed: `key` (e.g. ``"train_error"``, ``"val_error"``) at the end of `arm`'s runs.
+def final_values(result: dict[str, Any], arm: str, key: str = "clean_train_error") -> list[float]:
+    """One number per seed: `key` (e.g. ``"clean_train_error"``, ``"val_error"``) at the end of `arm`'s runs.
 
     Diverged runs count as an error of 1 (a loss of infinity), so that they cannot look good.
     """
     check_one_of("arm", arm, ARMS)
-    check_one_of("key", key, ("train_error", "train_loss", "val_error", "val_loss"))
+    keys = ("clean_train_error", "clean_train_loss", "train_error", "train_loss", "val_error", "val_loss")
+    check_one_of("key", key, keys)
     if not (isinstance(result, dict) and isinstance(result.get("runs"), list)):
         raise TypeError("result must be what load_degradation or run_experiment returns (a dict with 'runs')")
     runs = sorted((r for r in result["runs"] if r["arm"] == arm), key=lambda r: r["seed"])
