@@ -295,15 +295,14 @@ def test_check_block_rejects_each_mistake_with_its_message(mistake, capsys):
 
 
 def test_check_block_keeps_notebook_02s_messages(capsys):
-    # Notebook 02's stored outputs show these lines; they must not change.
+    # Notebook 02's stored outputs show these lines: each fits one line of a 900 px column.
     assert not check_block(WRONG["ReLU before the addition (BasicBlock)"][0])
     assert capsys.readouterr().out == (
-        "❌ Not yet: on an identity-shortcut block (8 -> 8 channels), the last ReLU comes before the "
-        "addition: add the shortcut first, then apply the ReLU.\n"
+        "❌ Not yet: on the 8 -> 8 identity block, the last ReLU comes before the addition: add, then ReLU.\n"
     )
     assert not check_block(BasicPlaceholder)
     assert capsys.readouterr().out == (
-        "⏳ Not answered yet: write forward (in place of `raise NotImplementedError`) and run the cell again.\n"
+        "⏳ Not answered yet: write forward in place of `raise NotImplementedError` and run the cell.\n"
     )
     assert check_block(BottleneckRight)
     assert capsys.readouterr().out == (
@@ -530,11 +529,14 @@ JUDGED = {
         ],
     ),
     "02.4": (
-        132_096,
+        919_168,
         [
-            (256 * 512, "batchnorm is missing"),
-            (9 * 256 * 512 + 1024, "not a 3x3"),
-            (256 * 512 + 4 * 512, "counts the running statistics too"),
+            (913_408, "batchnorms are missing"),
+            (919_168 + 173_824, "option b already has"),
+            (1_265_024, "all 16 blocks"),
+            (924_928, "counts the running statistics too"),
+            (13, "asks for their parameters"),
+            (919_168.0, "the answer is a count, a whole number: answer an int"),
         ],
     ),
     "03.1": (
@@ -1041,6 +1043,12 @@ WRONG_TIMERS = {
     lambda fn, sync, warmup, repeats: None: "returned None",
     0.02: "pass your function itself",
 }
+
+
+def test_judge_number_shows_an_int_answer_as_an_int(capsys):
+    check("04.4", 16_250)  # a slip of the rounding, answered as an int
+    out = capsys.readouterr().out
+    assert "you answered 16250." in out and "16250.0" not in out, out
 
 
 def test_timer_exercise_04_2_accepts_a_synchronised_median_timer(capsys):

@@ -15,9 +15,7 @@ from numbers import Integral, Real
 from typing import Any
 
 NOT_ANSWERED = "⏳ Not answered yet: replace the None with your answer and run the cell again."
-NOT_WRITTEN = (
-    "⏳ Not answered yet: write forward (in place of `raise NotImplementedError`) and run the cell again."
-)
+NOT_WRITTEN = "⏳ Not answered yet: write forward in place of `raise NotImplementedError` and run the cell."
 NOT_WRITTEN_FUNCTION = (
     "⏳ Not answered yet: write the function in place of `raise NotImplementedError` and run the cell."
 )
@@ -255,7 +253,8 @@ def judge_number(
         text = _explained(round(value, digits), right, wrongs, hint)
         if text == hint and abs(value - right) <= 1.5 * 10**-digits:
             text = f"Close: round {_rounding(digits)} only at the end, and check the last digit."
-        return False, f"❌ Not yet: you answered {value!r}. {text}".rstrip()
+        shown = as_int(answer) if isinstance(answer, Integral) else value  # 16250, not 16250.0
+        return False, f"❌ Not yet: you answered {shown!r}. {text}".rstrip()
 
     return judge
 

@@ -282,11 +282,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"{len(train_loader)} steps per epoch, {steps} steps"
             )
             precision = training_precision(device, not args.no_amp)
+            on = {True: "on", False: "off"}
             print(
-                f"settings: {device.type}, {precision}, channels_last {'on' if channels_last else 'off'}, "
-                f"cudnn.benchmark {'on' if torch.backends.cudnn.benchmark else 'off'}, deterministic "
-                f"{'on' if args.deterministic else 'off'}, compile {'on' if args.compile else 'off'}, "
-                f"{args.pipeline} pipeline"
+                f"settings: {device.type}, {precision}, {args.pipeline} pipeline, "
+                f"channels_last {on[channels_last]}, compile {on[bool(args.compile)]},\n"
+                f"  cudnn.benchmark {on[torch.backends.cudnn.benchmark]}, "
+                f"deterministic {on[bool(args.deterministic)]}"
             )
         if args.breakdown_steps:
             parts = step_breakdown(model, train_loader, device, args.breakdown_steps, amp=not args.no_amp)
