@@ -117,6 +117,7 @@ def test_notebook_06_exercises_accept_the_answer_and_name_typical_mistakes(capsy
         ((64, 4), "fewer than ResNet-50's"),
         (16, "a tuple (groups, base_width)"),
         ((16.0, 16), "a tuple (groups, base_width)"),
+        ([16, 16], "a tuple (groups, base_width), not a list"),
     ]:
         assert not check("06.2", wrong)
         assert because.lower() in capsys.readouterr().out.lower()

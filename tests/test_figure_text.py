@@ -63,7 +63,7 @@ def family_rows():
     return [
         (
             n,
-            "new" if "new training recipe" in w.meta["_docs"] else "original",
+            "new" if "new training recipe" in w.meta["_docs"] else "simple",
             w.meta["_ops"],
             w.meta["num_params"] / 1e6,
             w.meta["_metrics"]["ImageNet-1K"]["acc@1"],

@@ -12,6 +12,11 @@ def _judge_resnext_design(answer: Any) -> tuple[bool, str]:
     ResNet-50's, whose 3x3 conv has as many weights as ResNet-50's dense one."""
     from resnet_lib.blocks import Bottleneck
 
+    if isinstance(answer, list):  # judged as exact types: a list is not the tuple asked for
+        return (
+            False,
+            f"❌ Not yet: the answer is a tuple (groups, base_width), not a list; you gave {answer!r}.",
+        )
     ints = as_ints(answer)
     if ints is None or len(ints) != 2 or min(ints) < 1:
         return (

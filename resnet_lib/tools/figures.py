@@ -501,10 +501,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "wide": ("Wide ResNet", "#2874a6"),
     "resnext": ("ResNeXt", "#1e8449"),
 }
-#: The marker and legend entry of each training recipe.
+#: The marker and legend entry of each kind of training recipe, as the weights' `_docs` name it:
+#: "a simple training recipe" (each network's own, not one recipe) or torchvision's new one.
 RECIPES: dict[str, tuple[str, str]] = {
-    "original": ("o", "original recipe"),
-    "new": ("s", "torchvision's new recipe"),
+    "simple": ("o", "V1 weights (simple recipes)"),
+    "new": ("s", "torchvision's new recipe and its variants"),
 }
 # Where a network's name may go, tried in this order: (which point, offset in points, alignment).
 _LABEL_SPOTS = [
@@ -550,7 +551,7 @@ def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> F
 
     Args:
         rows: ``(network, recipe, GMACs, M parameters, top-1 %)`` per weight set, e.g.
-            ``("resnet50", "new", 4.089, 25.56, 80.858)``, with ``recipe`` "original" or
+            ``("resnet50", "new", 4.089, 25.56, 80.858)``, with ``recipe`` "simple" or
             "new" (torchvision's of 2021); a line joins the weight sets of one network,
             and its name stands beside them.
 
@@ -602,7 +603,9 @@ def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> F
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
     fig.suptitle(
-        "torchvision's ImageNet weights (from their metadata): the same networks, two recipes", fontsize=10
+        "torchvision's ImageNet weights (from their metadata): "
+        "the same networks, simple recipes and the new one",
+        fontsize=10,
     )
     return fig
 
