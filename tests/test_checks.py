@@ -709,6 +709,8 @@ def test_judge_letters_tells_wrong_picks_from_letters_left_out():
     assert not ok and "1 of your choices is wrong. 'c': c is out." in text and "left out" not in text
     ok, text = judge("ac")
     assert "1 of your choices is wrong. 'c'" in text and "You also left out 1. 'b': b is in." in text
+    ok, text = judge("c")  # one choice, and it is wrong
+    assert not ok and "your choice is wrong. 'c': c is out." in text and "of your choices" not in text
 
 
 # Exercise 03.4: a Bottleneck ResNet >= 101 layers, <= 35 M parameters, no stage below ResNet-50's.
@@ -919,7 +921,9 @@ def timer_stopping_before_sync(fn, sync, warmup=3, repeats=10):
     return statistics.median(seconds)
 
 
-def timer_with_mean(fn, sync, warmup=3, repeats=10):
+def timed_calls(fn, sync, warmup, repeats):
+    """Each call's own time after an untimed warm-up, synchronised on both sides: the right
+    timer's loop, which the wrong statistics below share."""
     for _ in range(warmup):
         fn()
     seconds = []
@@ -929,7 +933,11 @@ def timer_with_mean(fn, sync, warmup=3, repeats=10):
         fn()
         sync()
         seconds.append(time.perf_counter() - start)
-    return statistics.mean(seconds)
+    return seconds
+
+
+def timer_with_mean(fn, sync, warmup=3, repeats=10):
+    return statistics.mean(timed_calls(fn, sync, warmup, repeats))
 
 
 def timer_counting_the_warmup(fn, sync, warmup=3, repeats=10):
@@ -942,51 +950,21 @@ def timer_counting_the_warmup(fn, sync, warmup=3, repeats=10):
 
 
 def timer_averaging_the_warmup(fn, sync, warmup=3, repeats=10):
-    seconds = []
-    for _ in range(warmup + repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        seconds.append(time.perf_counter() - start)
-    return statistics.mean(seconds)
+    return statistics.mean(timed_calls(fn, sync, 0, warmup + repeats))  # the warm-up calls timed too
 
 
 def timer_median_over_every_call(fn, sync, warmup=3, repeats=10):
-    seconds = []
-    for _ in range(warmup + repeats):  # the warm-up calls timed too
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
+    return statistics.median(timed_calls(fn, sync, 0, warmup + repeats))  # the warm-up calls timed too
 
 
 def timer_with_trimmed_mean(fn, sync, warmup=3, repeats=10):
-    for _ in range(warmup):
-        fn()
-    seconds = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        seconds.append(time.perf_counter() - start)
-    return statistics.mean(sorted(seconds)[:-1])  # the slowest call dropped: still not the median
+    seconds = sorted(timed_calls(fn, sync, warmup, repeats))
+    return statistics.mean(seconds[:-1])  # the slowest call dropped: still not the median
 
 
 def timer_with_mean_trimmed_at_both_ends(fn, sync, warmup=3, repeats=10):
-    for _ in range(warmup):
-        fn()
-    seconds = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        seconds.append(time.perf_counter() - start)
-    return statistics.mean(sorted(seconds)[1:-1])  # the fastest and the slowest call dropped
+    seconds = sorted(timed_calls(fn, sync, warmup, repeats))
+    return statistics.mean(seconds[1:-1])  # the fastest and the slowest call dropped
 
 
 def timer_without_warmup(fn, sync, warmup=3, repeats=10):
@@ -994,16 +972,7 @@ def timer_without_warmup(fn, sync, warmup=3, repeats=10):
 
 
 def timer_with_min(fn, sync, warmup=3, repeats=10):
-    for _ in range(warmup):
-        fn()
-    seconds = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        seconds.append(time.perf_counter() - start)
-    return min(seconds)
+    return min(timed_calls(fn, sync, warmup, repeats))
 
 
 def timer_in_milliseconds(fn, sync, warmup=3, repeats=10):

@@ -25,10 +25,21 @@ def test_the_prediction_passes_the_square_root_law_and_names_the_linear_one(rms,
         (rms[56], "that is resnet-56's"),
         (rms[20], "the features shrink"),
         (20.0, "count the blocks"),
+        (math.sqrt(54), "a variance of 1 per block"),
     ):
         assert check("02.5", answer) is False
         out = capsys.readouterr().out
         assert out.count("\n") == 1 and named in out.lower(), out
+
+
+def test_the_prediction_leaves_the_learners_random_state_alone():
+    import torch
+
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    check("02.5", 5.0)
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_the_diagnosis_squares_the_growth(capsys):

@@ -306,7 +306,8 @@ def judge_letters(right: Callable[[], set[str]], why: dict[str, tuple[str, str]]
         if wrong:
             verb = "is" if len(wrong) == 1 else "are"
             reason = _why(wrong[0], why[wrong[0]][0])
-            parts.append(f"{len(wrong)} of your choices {verb} wrong. {reason}")
+            count = "your choice" if len(picked) == 1 else f"{len(wrong)} of your choices"
+            parts.append(f"{count} {verb} wrong. {reason}")
         if missed:
             start = "your choice is" if len(picked) == 1 else "your choices are"
             start = "You also left out" if wrong else f"{start} right, but you left out"

@@ -127,7 +127,7 @@ def grid_configs(
 
 
 #: The grid on a CUDA GPU, and the reduced one that runs in seconds on a CPU (no compile:
-#: on a CPU it needs a C++ compiler and minutes). Apple MPS: the GPU grid without compile.
+#: on a CPU it needs a C++ compiler and minutes). Apple MPS: `MPS_GRID`, no compile, batch 32.
 GPU_GRID = {"depths": DEPTHS, "modes": tuple(MODES), "batch_size": 256, "image_size": 224}
 #: What notebook 04 runs on a CUDA GPU unless asked for the full grid: ResNet-18, and
 #: ResNet-50 (the network of the targets), in all four modes. Every compiled cell
