@@ -33,13 +33,21 @@ def test_the_prediction_passes_the_square_root_law_and_names_the_linear_one(rms,
 
 
 def test_the_prediction_leaves_the_learners_random_state_alone():
+    import random
+
+    import numpy as np
     import torch
 
-    torch.manual_seed(3)
-    expected = torch.rand(3)
-    torch.manual_seed(3)
-    check("02.5", 5.0)
-    assert torch.equal(torch.rand(3), expected)
+    def draw():
+        return torch.rand(3).tolist(), random.random(), float(np.random.rand())
+
+    for seed in (3, 4):
+        torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
+        expected = draw()
+        torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
+        threads = torch.get_num_threads()
+        check("02.5", 5.0)
+        assert draw() == expected and torch.get_num_threads() == threads
 
 
 def test_the_diagnosis_squares_the_growth(capsys):

@@ -244,6 +244,35 @@ def test_the_cuda_peak_of_a_step_leaves_out_what_was_allocated_before(monkeypatc
     assert memory == 1100 and kind == step_module.CUDA_MEMORY  # the model's own bytes count too
 
 
+def test_the_gpu_profile_table_counts_each_kernel_once():
+    # What key_averages() holds after a CUDA profile: each kernel once as its own event and
+    # once more in the self device time of the operation that launched it.
+    from types import SimpleNamespace
+
+    from resnet_lib.tools.timing import profile_table
+
+    def event(key, device_us, device_type):
+        return SimpleNamespace(
+            key=key,
+            self_cpu_time_total=5.0,
+            self_device_time_total=device_us,
+            device_type=device_type,
+            count=1,
+        )
+
+    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+    events = [
+        event("aten::cudnn_convolution", 1000.0, cpu),
+        event("sm80_xmma_fprop_implicit_gemm", 1000.0, cuda),
+        event("aten::native_batch_norm", 250.0, cpu),
+        event("bn_fw_tr_1C11_kernel", 250.0, cuda),
+    ]
+    lines = profile_table(events, on_gpu=True).splitlines()
+    assert [line.split()[0] for line in lines[1:-1]] == ["aten::cudnn_convolution", "aten::native_batch_norm"]
+    assert [line.split()[2] for line in lines[1:-1]] == ["80.0%", "20.0%"]
+    assert lines[-1] == "self GPU time of all operations: 1.250 ms"
+
+
 def test_the_profile_table_fits_a_narrow_column():
     from resnet_lib.tools.timing import profile_step
 

@@ -17,6 +17,9 @@ from resnet_lib.checks.core import EXERCISES, Judge, as_float, judge_value
 def features_rms(depth: int) -> float:
     """RMS of the features a new CIFAR ResNet (option A) hands its classifier, on the
     notebook's probe batch (128 generated images, seed 0, train mode)."""
+    import random
+
+    import numpy as np
     import torch
 
     from resnet_lib.cifar import cifar_resnet
@@ -24,10 +27,15 @@ def features_rms(depth: int) -> float:
     from resnet_lib.tools.shapes import make_shapes
 
     images = make_shapes(128, 10, image_size=16)[0].tensors[0]
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    with torch.random.fork_rng():  # the learner's random state and settings come back unchanged
+    # seed_everything sets the random generators, the threads and the backends' switches:
+    # the learner's own come back unchanged after the check.
+    saved = (random.getstate(), np.random.get_state(), torch.get_num_threads())
+    switches = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+    )
+    with torch.random.fork_rng():
         seed_everything()
         model = cifar_resnet(depth, shortcut="A")
         seen: dict[str, torch.Tensor] = {}
@@ -35,8 +43,11 @@ def features_rms(depth: int) -> float:
         with torch.no_grad():
             model(images)
         hook.remove()
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    random.setstate(saved[0])
+    np.random.set_state(saved[1])
+    torch.set_num_threads(saved[2])
+    torch.use_deterministic_algorithms(switches[0], warn_only=switches[1])
+    torch.backends.cudnn.benchmark = switches[2]
     return seen["x"].pow(2).mean().sqrt().item()
 
 

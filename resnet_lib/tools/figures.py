@@ -504,7 +504,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
 #: The marker and legend entry of each kind of training recipe, as the weights' `_docs` name it:
 #: "a simple training recipe" (each network's own, not one recipe) or torchvision's new one.
 RECIPES: dict[str, tuple[str, str]] = {
-    "simple": ("o", "V1 weights (simple recipes)"),
+    "simple": ("o", "simple recipes"),
     "new": ("s", "torchvision's new recipe and its variants"),
 }
 # Where a network's name may go, tried in this order: (which point, offset in points, alignment).
@@ -604,7 +604,7 @@ def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> F
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False)
     fig.suptitle(
         "torchvision's ImageNet weights (from their metadata): "
-        "the same networks, simple recipes and the new one",
+        "the same networks, simple recipes and torchvision's new ones",
         fontsize=10,
     )
     return fig

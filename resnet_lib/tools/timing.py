@@ -204,7 +204,8 @@ def _quiet_stderr() -> Iterator[None]:
 
 def profile_table(events: list, on_gpu: bool, row_limit: int = 8) -> str:
     """The `row_limit` operations of `events` (``prof.key_averages()``) with the most self
-    time: name, self time in ms, its share of the total, calls; 86 characters wide."""
+    time: name, self time in ms, its share of the total, calls; 86 characters wide. On the
+    GPU the rows are PyTorch's operations, each with the time of the kernels it launched."""
     check_int("row_limit", row_limit)
 
     def self_us(event) -> float:  # microseconds; torch >= 2.4 says "device" for the GPU
@@ -214,6 +215,8 @@ def profile_table(events: list, on_gpu: bool, row_limit: int = 8) -> str:
             return event.self_device_time_total
         return event.self_cuda_time_total
 
+    if on_gpu:  # each kernel is listed twice: as its own event and in the op that launched it
+        events = [e for e in events if e.device_type == torch.autograd.DeviceType.CPU]
     where = "GPU" if on_gpu else "CPU"
     total = sum(self_us(e) for e in events) or 1.0
     lines = [f"{'operation':<56} {f'self {where} ms':>12} {'share':>8} {'calls':>7}"]
