@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"a step, timed apart ({args.breakdown_steps} steps, each part synchronised): data "
                     f"{parts['data']:.2f} ms ({parts['data'] / total:.0%}), compute {parts['compute']:.2f} ms"
-                    + (" (the first steps compile)" if args.compile else "")
+                    + (" (on an uncompiled copy of the model)" if args.compile else "")
                 )
         if world_size > 1:
             model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if gpu else None)
