@@ -5,7 +5,7 @@
     python3 tasks.py test --all    ... and the slow tests too (student copies and more): what CI runs
     python3 tasks.py execute    re-execute notebooks in place and store their outputs
     python3 tasks.py bench      time resnet_lib against torchvision (see --help)
-    python3 tasks.py degradation   run notebook 02's plain-vs-residual experiment (see --help)
+    python3 tasks.py degradation   run notebook 03's plain-vs-residual experiment (see --help)
     python3 tasks.py compat --python 3.12 --torch 2.9.1   run every notebook with another Python and torch, as Colab would
     python3 tasks.py students   write the student copies (solutions removed) of the notebooks
     python3 tasks.py retarget OWNER/NAME [--branch B]   point badges and installs at a fork

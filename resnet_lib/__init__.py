@@ -9,11 +9,11 @@ weights, the source viewer) live in `resnet_lib.tools`, and the exercises' self-
 - `arithmetic`: the output size of a convolution or pooling layer, receptive fields (01)
 - `blocks`: BasicBlock, Bottleneck, pre-activation, the projection shortcut (02)
 - `cifar`: the paper's CIFAR-10 networks, plain and residual (02, 05)
-- `models`: ResNet-18 ... 152 (03), Wide ResNet and ResNeXt (06)
+- `models`: ResNet-18 ... 152 (04), Wide ResNet and ResNeXt (07)
 - `inspection`, `flops`: parameters, layer traces, receptive fields, memory, gradients; FLOPs
 - `proofs`: is our model the same function as torchvision's? (03, 05, 06)
 - `schedule`, `training`: learning-rate schedules, the training loop and `evaluate` (02, 05)
-- `device`, `precision`: where code runs, and the one mixed-precision policy (04, 05)
+- `device`, `precision`: where code runs, and the one mixed-precision policy (05, 06)
 """
 
 import logging

@@ -1,4 +1,4 @@
-"""FLOPs of a forward pass, and of forward + backward (notebooks 03 and 04), counted by
+"""FLOPs of a forward pass, and of forward + backward (notebooks 04 and 05), counted by
 `FlopCounterMode` on meta copies of the weights (shapes, no data: instant); the model
 itself is never touched."""
 

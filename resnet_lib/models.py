@@ -1,5 +1,5 @@
 """ResNet-18 ... 152 (He et al. 2015, Table 1) as torchvision builds them, and the family
-of notebook 06. `ResNet` checks nothing, as torchvision's; the builders (`resnet`,
+of notebook 07. `ResNet` checks nothing, as torchvision's; the builders (`resnet`,
 `resnet18` ...) check their arguments, and the model its input, once, at its entry.
 """
 

@@ -1,14 +1,15 @@
-"""Run notebook 02's degradation experiment and store its results in the package.
+"""Run notebook 03's degradation experiment and store its results in the package.
 
     python3 tasks.py degradation                      # all arms, 3 seeds, generated data (~40 min)
     python3 tasks.py degradation --data cifar10       # on CIFAR-10, where it can be downloaded
     python3 tasks.py degradation --steps 20 --seeds 1 --out /tmp/try.json   # a quick try
     python3 tasks.py degradation --controls --seeds 1   # learning rates, warm-up, 4x steps
     python3 tasks.py degradation --mechanism            # conv weight norms, first 100 steps
+    python3 tasks.py degradation --depths               # plain and ResNet at 32 and 44 layers
 
 It uses a GPU when there is one, the CPU otherwise. What it runs and why:
-`resnet_lib.tools.degradation`. After a new run, re-execute notebook 02
-(``python3 tasks.py execute notebooks/02_residual_blocks.ipynb``): its cells assert the
+`resnet_lib.tools.degradation`. After a new run, re-execute notebook 03
+(``python3 tasks.py execute notebooks/03_degradation_problem.ipynb``): its cells assert the
 conclusions on the stored files, so a result that says otherwise fails there.
 """
 
@@ -22,6 +23,8 @@ from resnet_lib.tools.degradation import (
     CONTROLS,
     CONTROLS_FILE,
     DEGRADATION_FILE,
+    DEPTH_ARMS,
+    DEPTHS_FILE,
     MECHANISM_FILE,
     SETTINGS,
     measure_mechanism,
@@ -38,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     what.add_argument(
         "--mechanism", action="store_true", help="measure conv weight norms over the first steps instead"
+    )
+    what.add_argument(
+        "--depths", action="store_true", help=f"train the depths between instead: {', '.join(DEPTH_ARMS)}"
     )
     parser.add_argument("--out", default=None, help="JSON file to write (default: the stored one)")
     parser.add_argument(
@@ -65,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.controls:
         out = args.out or str(CONTROLS_FILE)
         result = run_controls(out, seeds=args.seeds, **overrides)
+    elif args.depths:
+        out = args.out or str(DEPTHS_FILE)
+        result = run_experiment(out, tuple(DEPTH_ARMS), args.seeds, args.workers, **overrides)
     else:
         out = args.out or str(DEGRADATION_FILE)
         result = run_experiment(out, tuple(args.arms), args.seeds, args.workers, **overrides)

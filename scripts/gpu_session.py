@@ -1,4 +1,4 @@
-"""The measurements that need a GPU, as one prepared run (notebooks 04 and 05).
+"""The measurements that need a GPU, as one prepared run (notebooks 05 and 06).
 
     python3 scripts/gpu_session.py OUT              # on a CUDA machine, within --budget-s seconds
     python3 scripts/gpu_session.py OUT --smoke      # seconds on a CPU: every step runs, tiny
@@ -11,25 +11,25 @@ out of time costs only itself, and the grid writes its file after every group of
 In this order (the short and the most important steps first):
 
 1. ``environment.txt``: the GPU, its driver, Python, PyTorch and torchvision.
-2. ``cifar_gpu_timing.json``: notebook 05's GPU run (ResNet-20, batches of 128, 45,000
+2. ``cifar_gpu_timing.json``: notebook 06's GPU run (ResNet-20, batches of 128, 45,000
    training images of 32x32 per epoch and 5,000 validation images, CIFAR-10's split in the
    notebook, mixed precision, channels_last, cuDNN's autotuner, the batched tensor pipeline),
    timed for a few epochs. A GPU machine without internet cannot download CIFAR-10, so the
    images are generated ones of the same number and size, kept as uint8 on the GPU as
    CIFAR-10's are: the work per epoch is the same; the accuracy says nothing about CIFAR-10
    and is not kept.
-   ``data_pipeline.json`` (GPU only): images/s of notebook 05's old per-image data pipeline
+   ``data_pipeline.json`` (GPU only): images/s of notebook 06's old per-image data pipeline
    and of the batched tensor one on the GPU, and ResNet-20's step fed by each, split into
    data and compute (``python -m resnet_lib.tools.benchmark.data_bench --step``).
-3. ``gpu_benchmark.json``: notebook 04's grid without `torch.compile`, all five depths.
+3. ``gpu_benchmark.json``: notebook 05's grid without `torch.compile`, all five depths.
 4. The compiled cells of the grid, ResNet-50 first (the network of the targets), added
    to ``gpu_benchmark.json`` in the time that is left.
 
 Give ``--budget-s`` a margin under the time the machine allows the whole command: the
 steps run in sessions of their own, so stopping this script from outside leaves them running.
 
-Then copy the JSON files to ``resnet_lib/measured/`` and re-execute notebooks 04 and 05
-(``python3 tasks.py execute notebooks/04_gpu_performance.ipynb notebooks/05_training_and_pretrained.ipynb``).
+Then copy the JSON files to ``resnet_lib/measured/`` and re-execute notebooks 05 and 06
+(``python3 tasks.py execute notebooks/05_gpu_performance.ipynb notebooks/06_training_and_pretrained.ipynb``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def run_step(name: str, command: list[str], limit_s: float, log: Path) -> bool:
 
 
 def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
-    """Time the first `epochs` epochs of notebook 05's GPU run; write them to `path` (JSON)."""
+    """Time the first `epochs` epochs of notebook 06's GPU run; write them to `path` (JSON)."""
     import torch
 
     from resnet_lib.cifar import cifar_resnet
@@ -90,12 +90,12 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     from resnet_lib.tools.gpu_data import tensor_images, tensor_loader
     from resnet_lib.training import train
 
-    # Notebook 05's settings for a GPU (its cell "The recipe, and a run that fits the machine").
+    # Notebook 06's settings for a GPU (its cell "The recipe, and a run that fits the machine").
     run = dict(image_size=32, n_train=45_000, n_val=5000, batch_size=128, lr=0.1, epochs=30)
     if smoke:
         run.update(image_size=16, n_train=128, n_val=32, batch_size=32)  # 4 steps an epoch
     device = pick_device(verbose=False)
-    # Notebook 05's own settings for a GPU (its section 3: cuDNN's autotuner on, deterministic
+    # Notebook 06's own settings for a GPU (its section 3: cuDNN's autotuner on, deterministic
     # kernels off, channels_last): this step says how long the notebook's run takes.
     gpu = device.type == "cuda"
     seed_everything(num_threads=None, deterministic=not gpu)
@@ -111,7 +111,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
     train_loader = tensor_loader(train_set, run["batch_size"])
     val_loader = tensor_loader(val_set, 256, shuffle=False)
     model = cifar_resnet(20).to(device)
-    if gpu:  # the model in channels_last too, as notebook 04 (4.2) and train_cifar do
+    if gpu:  # the model in channels_last too, as notebook 05 (4.2) and train_cifar do
         model = model.to(memory_format=torch.channels_last)
     ends = [time.perf_counter()]
     train(
@@ -137,7 +137,7 @@ def time_cifar_run(path: Path, epochs: int, smoke: bool) -> None:
         "val_images": len(data.val),
         "batch_size": run["batch_size"],
         "schedule_epochs": run["epochs"],
-        "timing_settings": "as notebook 05 runs: cudnn.benchmark on, deterministic "
+        "timing_settings": "as notebook 06 runs: cudnn.benchmark on, deterministic "
         "algorithms off, model and batches in channels_last, the batched tensor pipeline "
         "(resnet_lib.tools.gpu_data)",
         "epoch_seconds": seconds,  # each epoch: training steps and the validation pass
@@ -151,10 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("out", type=Path, help="folder for the results and the log")
     p.add_argument("--budget-s", type=float, default=540, help="seconds for all steps together")
     p.add_argument("--smoke", action="store_true", help="a tiny version of every step, for a CPU (tests)")
-    p.add_argument("--cifar-epochs", type=int, default=3, help="epochs of notebook 05's GPU run to time")
+    p.add_argument("--cifar-epochs", type=int, default=3, help="epochs of notebook 06's GPU run to time")
     p.add_argument("--time-cifar", type=Path, help=argparse.SUPPRESS)  # step 2, in its own process
     args = p.parse_args(argv)
-    if args.cifar_epochs < 2:  # the first epoch also warms up: notebook 05 takes the median of the others
+    if args.cifar_epochs < 2:  # the first epoch also warms up: notebook 06 takes the median of the others
         p.error(f"--cifar-epochs must be at least 2, got {args.cifar_epochs}")
     if args.time_cifar is not None:
         time_cifar_run(args.time_cifar, args.cifar_epochs, args.smoke)
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
             min(120, left()),
             log,
         )
-    run_step("notebook 05's GPU run, timed", cifar, min(90, left()), log)
+    run_step("notebook 06's GPU run, timed", cifar, min(90, left()), log)
     run_step("grid without compile", grid, min(330, left() - 60), log)
     run_step("compiled cells", compiled, left(), log)
     print(f"results in {args.out}: {', '.join(sorted(f.name for f in args.out.iterdir()))}")

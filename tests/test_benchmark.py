@@ -1,4 +1,4 @@
-"""The benchmark grid of notebook 04, on a tiny CPU grid (ResNet-18 at 32x32)."""
+"""The benchmark grid of notebook 05, on a tiny CPU grid (ResNet-18 at 32x32)."""
 
 import functools
 import json
@@ -379,7 +379,7 @@ def test_out_of_memory_at_batch_one_is_raised(monkeypatch):
 
 
 def test_format_rows_prints_the_rows_as_before():
-    # The text table of notebook 04, character for character (fixed columns, rows line up).
+    # The text table of notebook 05, character for character (fixed columns, rows line up).
     row = {
         "depth": 152, "impl": "torchvision", "mode": "bf16+cl+compile", "batch_size": 256,
         "train_img_s": 1234.56, "infer_img_s": 4567.89, "train_memory_mib": 20480.4,

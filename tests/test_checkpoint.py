@@ -47,7 +47,7 @@ def shapes():
 
 
 def run(shapes, **kwargs):
-    """Seeded model and loaders (augmented, as in notebook 05): the same batches every call."""
+    """Seeded model and loaders (augmented, as in notebook 06): the same batches every call."""
     torch.manual_seed(0)
     counting = Counting(AugmentedDataset(shapes[0], padding=2))
     loaders = make_loaders(counting, shapes[1], batch_size=32, seed=0)

@@ -1,7 +1,7 @@
 """The exercises' self-checks accept the right answers and reject the typical wrong ones.
 
 Each mistake that WORKSHOP.md says an exercise catches is fed to that exercise's check
-here, and must be rejected with its own message.
+here (notebook 03's in tests/test_checks_nb03.py), and must be rejected with its own message.
 """
 
 import statistics
@@ -514,7 +514,7 @@ def test_notebook_01_exercise_cells_leave_the_answer_to_the_library():
     assert not any("expected" in c.source for c in cells)
 
 
-# --- notebooks 02 to 05: answers judged by the library --------------------------------
+# --- notebooks 02 to 06: answers judged by the library --------------------------------
 
 # id -> (the right answer, [(a typical wrong answer, part of the message that names it)])
 JUDGED = {
@@ -539,7 +539,7 @@ JUDGED = {
             (919_168.0, "the answer is a count, a whole number: answer an int"),
         ],
     ),
-    "03.1": (
+    "04.1": (
         1.02,
         [
             (0.34, "the stem's 3 input channels are missing"),
@@ -549,7 +549,7 @@ JUDGED = {
             (1.03, "close: round to 2 decimals"),
         ],
     ),
-    "03.2": (
+    "04.2": (
         (10, 2048),
         [
             ((9, 2048), "each halving rounds up"),
@@ -560,7 +560,7 @@ JUDGED = {
             ((10, 2048.0), "has a float in it"),
         ],
     ),
-    "03.3": (
+    "04.3": (
         "layer3",
         [
             ("layer4", "the first (with the projection) 6.04 million parameters, each other 4.46"),
@@ -568,7 +568,7 @@ JUDGED = {
             (3, "answer one of the names"),
         ],
     ),
-    "03.5": (
+    "04.5": (
         "1234",
         [
             ("1", "your choice is right, but you left out 3 more. '2': count what bug 2 adds"),
@@ -580,7 +580,7 @@ JUDGED = {
             (26_560, "a string of the letters"),
         ],
     ),
-    "04.1": (
+    "05.1": (
         "c",
         [
             ("a", "4 bytes"),
@@ -590,7 +590,7 @@ JUDGED = {
             (3, "one of"),
         ],
     ),
-    "04.3": (
+    "05.3": (
         1.67,
         [
             (2.0, "the convolutions' speed-up alone"),
@@ -600,7 +600,7 @@ JUDGED = {
             ("1.67", "a number"),
         ],
     ),
-    "04.4": (
+    "05.4": (
         16_300,
         [
             (48_400, "the forward pass only"),
@@ -610,7 +610,7 @@ JUDGED = {
             (16_200, "close: round to the nearest hundred only"),
         ],
     ),
-    "05.1": (
+    "06.1": (
         183,
         [
             (164, "all 50,000 training images"),
@@ -619,7 +619,7 @@ JUDGED = {
             (183.0, "--epochs is a whole number"),
         ],
     ),
-    "05.2": (
+    "06.2": (
         "bde",
         [
             ("bd", "'e': in eval mode batchnorm normalises with its running statistics"),
@@ -631,7 +631,7 @@ JUDGED = {
             (10_245, "a string of the letters"),
         ],
     ),
-    "05.3": (
+    "06.3": (
         "abef",
         [
             ("abcef", "'c': a namespace is an object of a class"),
@@ -645,7 +645,7 @@ JUDGED = {
             (["a", "b"], "a string of the letters"),
         ],
     ),
-    "05.4": (
+    "06.4": (
         87,
         [
             (351, "one process alone"),
@@ -655,14 +655,14 @@ JUDGED = {
             (87.5, "not a whole number"),
         ],
     ),
-    "06.1": (
+    "07.1": (
         1024 * 32 * 9,
         [
             (1024 * 1024 * 9, "that is the dense conv"),
             (1024 * 1024 * 9 // 32**2, "divides by the groups twice"),
         ],
     ),
-    "06.3": (
+    "07.3": (
         "b",
         [
             ("a", "how wide are 32 groups of 4?"),
@@ -671,7 +671,7 @@ JUDGED = {
             ("wide", "one of the letters"),
         ],
     ),
-    "05.6": (
+    "06.6": (
         "cd",
         [
             ("acd", "'a': each process averages the loss over its 16 images"),
@@ -713,7 +713,7 @@ def test_judge_letters_tells_wrong_picks_from_letters_left_out():
     assert not ok and "your choice is wrong. 'c': c is out." in text and "of your choices" not in text
 
 
-# Exercise 03.4: a Bottleneck ResNet >= 101 layers, <= 35 M parameters, no stage below ResNet-50's.
+# Exercise 04.4: a Bottleneck ResNet >= 101 layers, <= 35 M parameters, no stage below ResNet-50's.
 DESIGNS_RIGHT = [(3, 16, 11, 3), (20, 4, 6, 3), (10, 10, 10, 3)]
 DESIGNS_WRONG = [
     ((3, 4, 23, 3), "44.5 million parameters, more than 35 million"),  # ResNet-101 itself
@@ -727,10 +727,10 @@ DESIGNS_WRONG = [
 
 def test_design_exercise_03_4(capsys):
     for right in DESIGNS_RIGHT:
-        assert check("03.4", right), capsys.readouterr().out
+        assert check("04.4", right), capsys.readouterr().out
     for wrong, because in DESIGNS_WRONG:
         capsys.readouterr()
-        assert not check("03.4", wrong)
+        assert not check("04.4", wrong)
         assert because in capsys.readouterr().out.lower(), wrong
 
 
@@ -854,12 +854,12 @@ HAND_WRITTEN = {
     "01.1": (57, 58),
     "01.4": (3, 3, 0),
     "01.5": (3, 4),
-    "03.3": " layer3 ",
-    "04.1": "C",
-    "04.3": 1.67,
-    "05.1": np.int64(183),
-    "05.3": "a, b, e, f",
-    "05.6": "C, D",
+    "04.3": " layer3 ",
+    "05.1": "C",
+    "05.3": 1.67,
+    "06.1": np.int64(183),
+    "06.3": "a, b, e, f",
+    "06.6": "C, D",
 }
 
 
@@ -869,7 +869,7 @@ def test_hand_written_right_answers_pass(exercise, capsys):
     assert ok and out.startswith("✅ Correct"), out
 
 
-# --- 04.2: the learner's timer ------------------------------------------------------
+# --- 05.2: the learner's timer ------------------------------------------------------
 
 
 def right_timer(fn, sync, warmup=3, repeats=10):
@@ -1015,25 +1015,25 @@ WRONG_TIMERS = {
 
 
 def test_judge_number_shows_an_int_answer_as_an_int(capsys):
-    check("04.4", 16_250)  # a slip of the rounding, answered as an int
+    check("05.4", 16_250)  # a slip of the rounding, answered as an int
     out = capsys.readouterr().out
     assert "you answered 16250." in out and "16250.0" not in out, out
 
 
 def test_timer_exercise_04_2_accepts_a_synchronised_median_timer(capsys):
-    assert check("04.2", right_timer)
+    assert check("05.2", right_timer)
     assert capsys.readouterr().out.startswith("✅ Correct: your timer waits for the device")
 
 
 @pytest.mark.parametrize("timer", WRONG_TIMERS, ids=lambda t: getattr(t, "__name__", repr(t)))
 def test_timer_exercise_04_2_names_each_mistake(timer, capsys):
-    assert not check("04.2", timer)
+    assert not check("05.2", timer)
     out = capsys.readouterr().out
     assert WRONG_TIMERS[timer] in out, out
 
 
 def test_fake_device_spends_time_only_at_sync():
-    from resnet_lib.checks.nb04 import FakeDevice
+    from resnet_lib.checks.nb05 import FakeDevice
 
     device = FakeDevice([0.05])
     start = time.perf_counter()
@@ -1043,7 +1043,7 @@ def test_fake_device_spends_time_only_at_sync():
     assert queued < 0.01 < 0.04 < time.perf_counter() - start
 
 
-# --- 05.5: the learner's training step -------------------------------------------------
+# --- 06.5: the learner's training step -------------------------------------------------
 
 
 def right_step(model, optimizer, images, labels):
@@ -1187,30 +1187,30 @@ WRONG_STEPS = {
 
 
 def test_train_step_exercise_05_5_refuses_the_library_s_own_steps(capsys):
-    from resnet_lib.checks.nb05 import reference_step
+    from resnet_lib.checks.nb06 import reference_step
 
-    assert not check("05.5", reference_step)
+    assert not check("06.5", reference_step)
     assert "not from you" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("step", [right_step, step_with_model_zero_grad], ids=lambda f: f.__name__)
 def test_train_step_exercise_05_5_accepts_right_steps(step, capsys):
     state = torch.get_rng_state()
-    assert check("05.5", step)
+    assert check("06.5", step)
     assert capsys.readouterr().out.startswith("✅ Correct")
     assert torch.equal(state, torch.get_rng_state())  # the check leaves the notebook's random state alone
 
 
 @pytest.mark.parametrize("step", WRONG_STEPS, ids=lambda f: f.__name__)
 def test_train_step_exercise_05_5_names_each_mistake(step, capsys):
-    assert not check("05.5", step)
+    assert not check("06.5", step)
     out = capsys.readouterr().out
     assert WRONG_STEPS[step] in out, out
 
 
 def test_reference_step_is_what_the_solution_does():
     """The reference the check compares with trains: its loss goes down on a repeated batch."""
-    from resnet_lib.checks.nb05 import reference_step, small_model
+    from resnet_lib.checks.nb06 import reference_step, small_model
 
     model = small_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -1224,23 +1224,24 @@ def test_reference_step_is_what_the_solution_does():
 NOTEBOOKS = [
     "01_conv_arithmetic",
     "02_residual_blocks",
-    "03_building_resnets",
-    "04_gpu_performance",
-    "05_training_and_pretrained",
-    "06_resnet_family",
+    "03_degradation_problem",
+    "04_building_resnets",
+    "05_gpu_performance",
+    "06_training_and_pretrained",
+    "07_resnet_family",
 ]
 
 # Expressions that computed an exercise's answer on the page before the library did: none of
 # them may come back outside a solution.
 FORMULAS = {
-    "03.1": ["112 * 112 * 64", "conv1, (1, 3, 224, 224)).macs"],
-    "03.2": ["STAGE_WIDTHS[3] * Bottleneck.expansion", "forward_features(torch.zeros(1, 3, 300"],
-    "03.3": ["max(params_per_stage"],
-    "03.5": ["count_parameters(with_conv_bias(resnet(50)))", "6 * (3 * 64"],
-    "04.3": ['peak_tflops(h100, "bf16") / peak_tflops(h100, "tf32")', "989.5 / 494.5"],
-    "04.4": ["/ flops[50]", "0.4 * peak_tflops"],
-    "05.1": ["50_000 // 128"],
-    "05.4": ["50_000 // 4"],
+    "04.1": ["112 * 112 * 64", "conv1, (1, 3, 224, 224)).macs"],
+    "04.2": ["STAGE_WIDTHS[3] * Bottleneck.expansion", "forward_features(torch.zeros(1, 3, 300"],
+    "04.3": ["max(params_per_stage"],
+    "04.5": ["count_parameters(with_conv_bias(resnet(50)))", "6 * (3 * 64"],
+    "05.3": ['peak_tflops(h100, "bf16") / peak_tflops(h100, "tf32")', "989.5 / 494.5"],
+    "05.4": ["/ flops[50]", "0.4 * peak_tflops"],
+    "06.1": ["50_000 // 128"],
+    "06.4": ["50_000 // 4"],
 }
 
 

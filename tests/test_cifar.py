@@ -1,5 +1,5 @@
-"""The paper's CIFAR-10 networks, option A shortcuts, and the helpers of notebook 02
-(gradient norms at initialisation, the self-check of a learner's block)."""
+"""The paper's CIFAR-10 networks, option A shortcuts, and the helpers of notebooks 02 and 03
+(the self-check of a learner's block, gradient norms at initialisation)."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""The DDP pitfalls of notebook 05 (resnet_lib.tools.ddp_demos), with two CPU processes."""
+"""The DDP pitfalls of notebook 06 (resnet_lib.tools.ddp_demos), with two CPU processes."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""The degradation experiment (notebook 02, section 1.3): its runner, its CLI, its stored file."""
+"""The degradation experiment (notebook 03): its runner, its CLI, its stored file."""
 
 import json
 import re
@@ -11,6 +11,8 @@ from resnet_lib.tools.degradation import (
     ARMS,
     CIFAR10_SETTINGS,
     DEGRADATION_FILE,
+    DEPTH_ARMS,
+    DEPTHS_FILE,
     SETTINGS,
     experiment_settings,
     final_values,
@@ -52,6 +54,24 @@ def test_the_command_line_runs_the_experiment(tmp_path, capsys):
     assert "1 runs written to" in capsys.readouterr().out
 
 
+def test_the_command_line_runs_the_depths_between(tmp_path, capsys):
+    import degradation  # scripts/degradation.py
+
+    out = tmp_path / "depths.json"
+    degradation.main(["--depths", "--out", str(out), "--seeds", "1", "--workers", "1", "--steps", "2"])
+    runs = load_degradation(out)["runs"]
+    assert [r["arm"] for r in runs] == list(DEPTH_ARMS) == ["plain-32", "ResNet-32", "plain-44", "ResNet-44"]
+    assert final_values(load_degradation(out), "plain-44") == [runs[2]["clean_train_error"][-1]]
+    assert "4 runs written to" in capsys.readouterr().out
+
+
+def test_the_depths_between_are_the_same_networks_at_other_depths():
+    for name, spec in DEPTH_ARMS.items():
+        kind, depth = name.split("-")
+        assert spec == dict(depth=int(depth), shortcut=None if kind == "plain" else "A")
+    assert not set(DEPTH_ARMS) & set(ARMS)  # stored apart: the main experiment's arms are unchanged
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
@@ -88,8 +108,17 @@ def test_the_stored_experiment_is_complete_and_used_the_librarys_recipe():
         (a, s) for a in ARMS for s in range(3)
     )
     assert all(r["step"][-1] == SETTINGS["steps"] for r in stored["runs"])
-    # Notebook 02 plots and asserts the clean training error of every run.
+    # Notebook 03 plots and asserts the clean training error of every run.
     assert all(len(r["clean_train_error"]) == len(r["step"]) for r in stored["runs"])
+
+
+def test_the_stored_depths_between_are_complete_and_used_the_same_recipe():
+    stored = load_degradation(DEPTHS_FILE)
+    assert stored["settings"] == SETTINGS
+    assert sorted((r["arm"], r["seed"]) for r in stored["runs"]) == sorted(
+        (a, s) for a in DEPTH_ARMS for s in range(3)
+    )
+    assert all(r["step"][-1] == SETTINGS["steps"] and "diverged" not in r for r in stored["runs"])
 
 
 def test_the_stored_mechanism_and_controls_used_the_librarys_recipe():
@@ -102,7 +131,7 @@ def test_the_stored_mechanism_and_controls_used_the_librarys_recipe():
     assert all(len(r["weight_norm"]) == len(r["grad_norm"]) == 100 for r in mechanism["arms"].values())
     controls = json.loads(CONTROLS_FILE.read_text())
     assert controls["settings"] == SETTINGS
-    # Every control run to its end, with seed 0 (what notebook 02 describes).
+    # Every control run to its end, with seed 0 (what notebook 03 describes).
     assert sorted(r["name"] for r in controls["runs"] if not r.get("partial")) == sorted(CONTROLS)
     for run in controls["runs"]:
         assert run["name"] in CONTROLS and run["arm"] == CONTROLS[run["name"]]["arm"]

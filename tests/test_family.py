@@ -102,15 +102,15 @@ def test_bad_family_options_are_named(build, kwargs, error, named):
 def test_notebook_06_exercises_accept_the_answer_and_name_typical_mistakes(capsys):
     from resnet_lib.checks import check
 
-    assert check("06.1", 1024 * 32 * 9)
+    assert check("07.1", 1024 * 32 * 9)
     for wrong, because in [
         (1024 * 1024 * 9, "that is the dense conv"),
         (1024 * 1024 * 9 // 32**2, "divides by the groups twice"),
         (288, "one output channel's weights"),
     ]:
-        assert not check("06.1", wrong)
+        assert not check("07.1", wrong)
         assert because.lower() in capsys.readouterr().out.lower()
-    assert check("06.2", (16, 16))
+    assert check("07.2", (16, 16))
     for wrong, because in [
         ((32, 4), "the inner width is groups · base_width = 128"),  # ResNeXt-50's own: twice, not 4x
         ((8, 32), "more than ResNet-50's"),
@@ -119,5 +119,5 @@ def test_notebook_06_exercises_accept_the_answer_and_name_typical_mistakes(capsy
         ((16.0, 16), "a tuple (groups, base_width)"),
         ([16, 16], "a tuple (groups, base_width), not a list"),
     ]:
-        assert not check("06.2", wrong)
+        assert not check("07.2", wrong)
         assert because.lower() in capsys.readouterr().out.lower()

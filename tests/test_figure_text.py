@@ -55,7 +55,7 @@ def grid_rows(depths, modes, peak):
 
 
 def family_rows():
-    """Notebook 06's rows, from torchvision's weight metadata (no download)."""
+    """Notebook 07's rows, from torchvision's weight metadata (no download)."""
     from torchvision.models import get_model_weights
 
     networks = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2"]
@@ -103,8 +103,8 @@ DRAWINGS = {
         ),
         100,
     ),
-    "draw_accuracy_vs_cost (notebook 06)": (lambda: draw_accuracy_vs_cost(family_rows()), 100),
-    "draw_training_history (notebook 05)": (
+    "draw_accuracy_vs_cost (notebook 07)": (lambda: draw_accuracy_vs_cost(family_rows()), 100),
+    "draw_training_history (notebook 06)": (
         lambda: draw_training_history(history(), 24, 120, "ResNet-20 on generated shapes, 16x16"),
         100,
     ),

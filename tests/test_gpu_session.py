@@ -33,7 +33,7 @@ def test_every_step_runs_and_writes_its_file(tmp_path):
     timing = json.loads((out / "cifar_gpu_timing.json").read_text())
     assert len(timing["epoch_seconds"]) == 3 and all(s > 0 for s in timing["epoch_seconds"])
     assert timing["schedule_epochs"] == 30 and timing["network"] == "ResNet-20"
-    assert timing["timing_settings"].startswith("as notebook 05 runs")  # says how it was timed
+    assert timing["timing_settings"].startswith("as notebook 06 runs")  # says how it was timed
     assert "torch" in (out / "environment.txt").read_text()
 
 

@@ -1,7 +1,7 @@
 """Every equality proof fails on a deliberately broken model, and passes on the right one.
 
-The proofs: `compare_models` (which notebook 03's "our models are torchvision's" cell
-calls for each depth) and `offline_proof` (notebook 05), whose model comes from
+The proofs: `compare_models` (which notebook 04's "our models are torchvision's" cell
+calls for each depth) and `offline_proof` (notebook 06), whose model comes from
 `load_torchvision_state_dict`. The bugs keep every name and shape, so the weights
 still load strictly: only the function differs.
 """

@@ -1,4 +1,4 @@
-"""Tables of notebook 03: built from the models, equal to the paper's Table 1 and torchvision's figures."""
+"""Tables of notebook 04: built from the models, equal to the paper's Table 1 and torchvision's figures."""
 
 import pytest
 import torch

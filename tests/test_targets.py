@@ -1,4 +1,4 @@
-"""Notebook 04's GPU targets: datasheet bandwidths, the roofline, published figures."""
+"""Notebook 05's GPU targets: datasheet bandwidths, the roofline, published figures."""
 
 import pytest
 import torch

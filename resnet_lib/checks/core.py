@@ -1,8 +1,8 @@
 """The registry of exercises, `check` and `check_exercise`, and the common judges.
 
 A *judge* takes a learner's answer (never None) and returns ``(correct?, message)``.
-Each notebook's module (``nb01`` ... ``nb06``) puts its judges into `EXERCISES` under
-the exercise's id, ``"03.2"`` say. A judge computes the right answer itself, with the
+Each notebook's module (``nb01`` ... ``nb07``) puts its judges into `EXERCISES` under
+the exercise's id, ``"04.2"`` say. A judge computes the right answer itself, with the
 library, when the check runs: the page shows neither the answer nor the expression
 that computes it, and the judge can name the typical mistake behind a wrong answer.
 """
@@ -76,7 +76,7 @@ def check_exercise(exercise_id: str, answer: Any) -> bool:
     """Judge `answer` to the exercise `exercise_id` of `EXERCISES`; print one line.
 
     Args:
-        exercise_id: Such as ``"04.2"``: notebook, then exercise number.
+        exercise_id: Such as ``"05.2"``: notebook, then exercise number.
         answer: The learner's answer (a value, or a function for a coding exercise).
 
     Returns:

@@ -1,285 +1,243 @@
-"""Notebook 04's exercises: synchronisation, a timer of one's own, and the peak figures.
+"""Notebook 04's exercises: the costs of whole ResNets, and a network designed for a budget.
 
-04.2 is a coding exercise: the learner writes ``time_it(fn, sync, warmup, repeats)``,
-which runs `fn` `warmup` times untimed, then times each of `repeats` calls between two
-calls of `sync` and returns the median in seconds. The check runs it on a fake device:
-a workload that, like a GPU's, only *queues* its work when called; the work is done,
-and its time spent, when `sync` is called. A timer that does not synchronise then
-measures nothing, and one that counts the warm-up or takes a mean is visibly off.
-On a machine with a GPU, the check also times a real matrix product with it.
+Every judge builds the networks it needs on the "meta" device (shapes without data:
+a ResNet-152 in a fraction of a second) and counts on them, so the notebook's page
+holds neither an answer nor the expression that computes it.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, as_float, judge_choice, judge_number
+from resnet_lib.checks.core import EXERCISES, as_ints, as_str, judge_letters, judge_number, judge_value
 
-H100 = "NVIDIA H100 80GB HBM3"  # what torch.cuda.get_device_name() says on an H100 SXM
-# Exercise 04.4: the fraction of the bf16 peak that a ResNet-50 training run should reach.
-TARGET_FRACTION = 0.4
-
-# The fake workload of 04.2: slow warm-up calls, then timed calls of different lengths with
-# one slow outlier (first, so that a timer whose first timed call also waits for the warm-up
-# still returns the median, and its missing sync is named), so that the median, the mean,
-# the fastest call and the statistics that take in the warm-up all differ. The check
-# runs it twice, the second time with every call SLOWER times longer, so that a timer that
-# returns a fixed number cannot pass.
-WARMUP = 2
-WARMUP_SECONDS = 0.3
-TIMED_SECONDS = (0.2, 0.012, 0.09, 0.03, 0.024, 0.034, 0.1)
-REPEATS = len(TIMED_SECONDS)
-SLOWER = 1.6
-SLACK = 0.004  # seconds a sleep may overrun on a busy machine
+# Exercise 04.4: at least this deep, at most this many parameters, each stage at least ResNet-50's.
+DESIGN_DEPTH, DESIGN_BUDGET = 101, 35_000_000
+# Exercise 04.2: the input side of a ResNet-50 that is not 224.
+LARGE_INPUT = 300
 
 
-class FakeDevice:
-    """A workload whose time, as on a GPU, is spent only when someone synchronises.
+def _on_meta(build: Any) -> Any:
+    """`build()` run with every new tensor on the meta device."""
+    import torch
 
-    Each call of `run` queues the next cost of `costs` and returns at once; `sync`
-    sleeps for everything queued. `events` records, for every call, how much work was
-    still queued when it was made.
+    with torch.device("meta"):
+        return build()
+
+
+def _stem_macs() -> int:
+    from resnet_lib.flops import count_flops
+    from resnet_lib.models import resnet
+
+    return count_flops(resnet(18).conv1, (1, 3, 224, 224)).macs
+
+
+def _stage1_conv_macs() -> int:
+    """Multiply-adds of one 3x3 conv of stage 1 (64 -> 64 channels on the 56 x 56 map)."""
+    from resnet_lib.flops import count_flops
+    from resnet_lib.models import resnet
+
+    return count_flops(resnet(18).layer1[0].conv1, (1, 64, 56, 56)).macs
+
+
+def _bug_fingerprints(depth: int) -> dict[str, int]:
+    """Parameters that each bug of notebook 04's section 5 adds to a ResNet of `depth`.
+
+    "1": a bias in every conv; "2": a projection in the first block of every stage, needed
+    or not; "3": a classifier wired to 2048 inputs; "4": ``identity = x.clone()``.
     """
+    from resnet_lib.blocks import projection_shortcut
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import resnet
 
-    def __init__(self, costs: list[float]) -> None:
-        self.costs = costs
-        self.queued = 0.0
-        self.queued_at_call: list[float] = []
-        self.syncs = 0
-
-    def run(self) -> None:
-        self.queued_at_call.append(self.queued)
-        self.queued += self.costs[min(len(self.queued_at_call), len(self.costs)) - 1]
-
-    def sync(self) -> None:
-        self.syncs += 1
-        time.sleep(self.queued)
-        self.queued = 0.0
-
-
-def _fake_costs(scale: float = 1.0) -> list[float]:
-    return [scale * c for c in [WARMUP_SECONDS] * WARMUP + list(TIMED_SECONDS)]
-
-
-def _wrong_statistics(costs: list[float]) -> list[tuple[float, str]]:
-    """What typical wrong timers return on `costs`, and what each one did."""
-    timed = sorted(costs[WARMUP:])
-    # A mean, trimmed or not, is pulled up by the slow calls; the median is not.
-    averaged = "that averages the calls (a mean, trimmed or not), which slow calls pull up: return the median"
-    return [
-        (statistics.mean(timed), averaged),
-        (statistics.mean(timed[1:-1]), averaged),  # the fastest and the slowest call dropped
-        (statistics.mean(timed[:-1]), averaged),  # the slowest call dropped
-        (min(timed), "that is the fastest call (the minimum); the exercise asks for the median"),
-        (statistics.mean(costs), "that averages over the warm-up calls too: time only the calls after them"),
-        (sum(costs) / REPEATS, "that counts the warm-up calls' time: start the clock after them"),
-        (
-            statistics.median(costs),
-            "that takes the warm-up calls into the median: time only the calls after them",
-        ),
+    model = _on_meta(lambda: resnet(depth))
+    missing = [
+        getattr(model, f"layer{i}")[0]
+        for i in range(1, 5)
+        if getattr(model, f"layer{i}")[0].downsample is None
     ]
+    projections = sum(
+        count_parameters(
+            _on_meta(lambda b=b: projection_shortcut(b.conv1.in_channels, b.conv1.in_channels, 1))
+        )
+        for b in missing
+    )
+    classifier = 2048 * 1000 + 1000 - count_parameters(model.fc)
+    return {"1": _conv_biases(depth), "2": projections, "3": classifier, "4": 0}
 
 
-def _judge_fake(time_it: Any, scale: float = 1.0) -> tuple[bool, str]:
-    costs = _fake_costs(scale)
-    device = FakeDevice(costs)
-    returned = time_it(device.run, device.sync, WARMUP, REPEATS)
-    seconds = as_float(returned)
-    if seconds is None:
+# Exercise 04.5: a ResNet-50 with this many parameters more than torchvision's.
+BUG_DEPTH = 50
+
+
+def _possible_bugs() -> set[str]:
+    """The bugs a ResNet-50 with bug 1's extra parameters can have, judged by its count alone."""
+    prints = _bug_fingerprints(BUG_DEPTH)
+    return {"1"} | {bug for bug, extra in prints.items() if extra == 0}
+
+
+def _block_parameters(layers: tuple[int, ...]) -> list[int]:
+    """Parameters of one repeated (not first) Bottleneck block in each stage."""
+    from resnet_lib.blocks import Bottleneck
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import ResNet
+
+    model = _on_meta(lambda: ResNet(Bottleneck, layers))
+    return [count_parameters(getattr(model, f"layer{i}")[-1]) for i in range(1, 5)]
+
+
+def _judge_design(answer: Any) -> tuple[bool, str]:
+    """Exercise 04.4: blocks per stage of a Bottleneck ResNet, at least 101 layers deep,
+    with at most 35 million parameters and no stage shallower than ResNet-50's."""
+    from resnet_lib.blocks import Bottleneck
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import RESNET_CONFIGS, ResNet
+
+    ints = as_ints(answer)
+    if ints is None or len(ints) != 4:
         return (
             False,
-            f"❌ Not yet: return the median time in seconds, a float; your timer returned {returned!r}.",
+            f"❌ Not yet: answer the blocks of the four stages, a tuple of four ints; you gave {answer!r}.",
         )
-    calls = len(device.queued_at_call)
-    if calls == REPEATS:
-        return (
-            False,
-            f"❌ Not yet: fn ran {calls} times, with no warm-up: run it warmup times first, untimed.",
-        )
-    if calls != WARMUP + REPEATS:
+    answer = ints
+    least = RESNET_CONFIGS[50][1]
+    if any(n < m for n, m in zip(answer, least)):
+        return False, f"❌ Not yet: every stage needs at least ResNet-50's blocks {least}; you gave {answer}."
+    depth = 2 + 3 * sum(answer)
+    if depth < DESIGN_DEPTH:
         return False, (
-            f"❌ Not yet: with warmup={WARMUP} and repeats={REPEATS}, fn ran {calls} times; "
-            f"it should run {WARMUP + REPEATS} times."
+            f"❌ Not yet: {answer} is {depth} layers deep (2 + 3 per Bottleneck block), "
+            f"less than {DESIGN_DEPTH}: add blocks."
         )
-    if device.syncs == 0:
+    parameters = count_parameters(_on_meta(lambda: ResNet(Bottleneck, answer)))
+    if parameters > DESIGN_BUDGET:
+        costs = ", ".join(f"stage {i} {n / 1e6:.2f} M" for i, n in enumerate(_block_parameters(answer), 1))
         return False, (
-            f"❌ Not yet: your timer never calls sync, so it measured only the queueing ({seconds:.2g} s): "
-            "call sync() before starting and before stopping the clock."
+            f"❌ Not yet: {answer} has {parameters / 1e6:.1f} million parameters, more than "
+            f"{DESIGN_BUDGET / 1e6:.0f} million. One more block costs {costs}: where is depth cheap?"
         )
-    right = statistics.median(costs[WARMUP:])
-    for factor, unit in ((1e3, "milliseconds"), (1e6, "microseconds"), (1e9, "nanoseconds")):
-        if 0.5 * factor * right < seconds < 2 * factor * right:
-            return False, (
-                f"❌ Not yet: your timer returned {seconds:.4g} for calls of about {right:.3f} s: "
-                f"that is {unit}; return seconds (time.perf_counter() counts seconds)."
-            )
-    if seconds < right / 2:
-        for value, why in _wrong_statistics(costs):
-            if abs(seconds - value) < 0.15 * value + SLACK:
-                return False, f"❌ Not yet: your timer returned {seconds:.4f} s, not {right:.4f} s: {why}."
-        return False, (
-            f"❌ Not yet: your timer returned {seconds:.4f} s for work of {right:.4f} s: "
-            "the clock stopped before the work was done: call sync() first, then read the clock."
-        )
-    for value, why in _wrong_statistics(costs):
-        if abs(seconds - value) < 0.15 * value + SLACK and abs(seconds - right) > 0.3 * right:
-            return False, f"❌ Not yet: your timer returned {seconds:.4f} s, not {right:.4f} s: {why}."
-    late = [i for i, queued in enumerate(device.queued_at_call[WARMUP:]) if queued > 0]
-    if late and late[0] == 0:
-        return False, (
-            "❌ Not yet: the warm-up's work was still queued when the first timed call began: "
-            "call sync() after the warm-up, before starting the clock."
-        )
-    if late or device.queued > 0:
-        return (
-            False,
-            "❌ Not yet: a timed call's work was still queued: call sync() before you stop the clock.",
-        )
-    if not right * 0.8 < seconds < right * 1.3 + SLACK:  # sleeping can overrun a little on a busy machine
-        return False, (
-            f"❌ Not yet: your timer returned {seconds:.4f} s where the median call takes {right:.4f} s: "
-            "time each call on its own and return the median of those times."
-        )
-    return True, ""
-
-
-def _judge_on_gpu(time_it: Any) -> tuple[bool, str]:
-    """Time a real matrix product with the learner's timer and with torch.utils.benchmark."""
-    import torch
-    from torch.utils import benchmark
-
-    a = torch.randn(2048, 2048, device="cuda")
-    reference = benchmark.Timer("a @ a", globals={"a": a}).timeit(20).median
-    seconds = time_it(lambda: a @ a, torch.cuda.synchronize, 3, 20)
-    if not 0.7 < seconds / reference < 1.4:
-        return False, (
-            f"❌ Not yet: on the GPU your timer gave {seconds * 1e3:.3f} ms for a 2048 x 2048 matrix product, "
-            f"torch.utils.benchmark {reference * 1e3:.3f} ms."
-        )
-    return True, "on this GPU it agrees with torch.utils.benchmark"
-
-
-def _judge_timer(time_it: Any) -> tuple[bool, str]:
-    import torch
-
-    if not callable(time_it):
-        return (
-            False,
-            f"❌ Not yet: pass your function itself (its name, without parentheses), not {time_it!r}.",
-        )
-    for scale in (1.0, SLOWER):  # a timer must follow the work: a fixed number cannot pass
-        ok, message = _judge_fake(time_it, scale)
-        if not ok:
-            return ok, message
-    where = "fake device"  # whose work is done only at sync
-    if torch.cuda.is_available():
-        ok, message = _judge_on_gpu(time_it)
-        if not ok:
-            return ok, message
-        where += f"; {message}"
-    # No time in the message: the notebook's stored output must not change from run to run.
     return (
         True,
-        f"✅ Correct: your timer waits for the device, skips the warm-up and keeps the median ({where}).",
+        f"✅ Correct: {answer} is {depth} layers deep with {parameters / 1e6:.1f} million parameters.",
     )
 
 
-def _flops_resnet50() -> tuple[int, int]:
-    """FLOPs of ResNet-50's forward pass and of a training step (forward and backward), per image."""
-    from resnet_lib.flops import count_step_flops
+def _large_input() -> tuple[int, int]:
+    """(side of ResNet-50's last map, numbers its classifier reads) for a LARGE_INPUT image."""
+    import torch
+
     from resnet_lib.models import resnet
 
-    return count_step_flops(resnet(50), (1, 3, 224, 224))
+    model = _on_meta(lambda: resnet(50))
+    features = model.forward_features(torch.empty(1, 3, LARGE_INPUT, LARGE_INPUT, device="meta"))
+    return features.shape[-1], model.fc.in_features
 
 
-def _peak(precision: str) -> float:
-    """The H100 SXM's datasheet peak in TFLOP/s (imported when a check runs, not before)."""
-    from resnet_lib.tools.benchmark.peaks import peak_tflops
+def _judge_stage(answer: Any) -> tuple[bool, str]:
+    """Exercise 04.3: the stage of ResNet-152 that holds the most parameters."""
+    from resnet_lib.inspection import count_parameters
+    from resnet_lib.models import resnet
 
-    return peak_tflops(H100, precision)
+    model = _on_meta(lambda: resnet(152))
+    names = [f"layer{i}" for i in range(1, 5)]
+    counts = {name: count_parameters(getattr(model, name)) for name in names}
+    right = max(counts, key=counts.get)
+    text = as_str(answer)
+    if text is None or text.strip() not in names:
+        return False, f"❌ Not yet: answer one of the names {names}; you gave {answer!r}."
+    answer = text.strip()
+    if answer == right:
+        return (
+            True,
+            f"✅ Correct: {right!r}, with {counts[right] / counts['layer1']:.0f} times the parameters of layer1.",
+        )
+    # The first block of a stage holds the projection too: say both sizes.
+    stage = getattr(model, answer)
+    first, other = (count_parameters(stage[i]) / 1e6 for i in (0, -1))
+    return False, (
+        f"❌ Not yet: {answer!r} has {len(stage)} blocks: the first (with the "
+        f"projection) {first:.2f} million parameters, each other {other:.2f} million. "
+        "Multiply blocks by parameters per block for each stage: which product is the largest?"
+    )
 
 
-def _images_per_second(fraction: float, flops_per_image: float) -> float:
-    return fraction * _peak("bf16") * 1e12 / flops_per_image
+def _conv_biases(depth: int) -> int:
+    """What bug 1 (a bias in every conv) adds: one parameter per output channel of every conv."""
+    from torch import nn
+
+    from resnet_lib.models import resnet
+
+    model = _on_meta(lambda: resnet(depth))
+    return sum(m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d))
 
 
-# Exercise 04.3: the time of a tf32 training step, split into convolutions (limited by the
-# tensor cores' peak), memory-bound layers (BatchNorm, ReLU, additions: limited by bytes
-# moved) and the rest (kernel launches, the optimizer, Python), which bf16 does not shrink.
-STEP_SHARES = {"convolutions": 0.5, "memory-bound": 0.3, "rest": 0.2}
+def _projection_outputs(depth: int) -> int:
+    from resnet_lib.models import resnet
 
-
-def _step_parts(memory_gain: bool = True, peak: str = "tf32") -> list[tuple[float, float]]:
-    """(share of the tf32 step's time, largest speed-up bf16 gives it) for each part."""
-    return [
-        (STEP_SHARES["convolutions"], _peak("bf16") / _peak(peak)),
-        (STEP_SHARES["memory-bound"], 2.0 if memory_gain else 1.0),  # 2 bytes a number, not 4
-        (STEP_SHARES["rest"], 1.0),
-    ]
-
-
-def _bf16_step_bound(memory_gain: bool = True, peak: str = "tf32") -> float:
-    """The largest speed-up of the whole step: its old time over the sum of the new ones."""
-    return 1.0 / sum(share / speedup for share, speedup in _step_parts(memory_gain, peak))
+    model = _on_meta(lambda: resnet(depth))
+    return sum(m[0].out_channels for name, m in model.named_modules() if name.endswith("downsample"))
 
 
 def register() -> None:
     """Put notebook 04's judges into `EXERCISES`."""
-    EXERCISES["04.1"] = judge_choice(
-        "c",
-        {
-            "a": "the loss is one number, 4 bytes: copying it takes microseconds. What else must "
-            ".item() do before it can copy the loss?",
-            "b": "printing a line takes microseconds, far less than the 100 ms that appeared.",
-            "d": "kernels queued on one stream always run in the order they were queued, "
-            "with or without .item().",
-        },
-    )
-    EXERCISES["04.2"] = _judge_timer
-    EXERCISES["04.3"] = judge_number(
-        _bf16_step_bound,
+    EXERCISES["04.1"] = judge_number(
+        lambda: _stem_macs() / _stage1_conv_macs(),
         2,
-        "Give each part of the step its new time (its share of the old time divided by its "
-        "speed-up), add them up, and divide the old time by the new one.",
+        "Each output value is one dot product over the kernel's window of every input channel: "
+        "count outputs times window for each conv.",
         lambda: [
             (
-                _peak("bf16") / _peak("tf32"),
-                "that is the convolutions' speed-up alone: the parts of the step that do not "
-                "shrink keep their time",
+                _stem_macs() / 3 / _stage1_conv_macs(),
+                "the stem's 3 input channels are missing: each of its filters is 7 x 7 x 3",
             ),
             (
-                sum(share * speedup for share, speedup in _step_parts()),
-                "that averages the speed-ups: add up the new times instead, and divide the old "
-                "time by their sum",
+                4 * _stem_macs() / _stage1_conv_macs(),
+                "that counts the stem on the 224 x 224 input; it writes a 112 x 112 map",
             ),
             (
-                _bf16_step_bound(memory_gain=False),
-                "the memory-bound layers gain too: bf16 halves the bytes they read and write",
+                _stage1_conv_macs() / _stem_macs(),
+                "that is the ratio upside down: the 3x3 conv over the stem",
             ),
             (
-                _bf16_step_bound(peak="fp32"),
-                "that compares with fp32 without tensor cores, but fp32 convolutions run as tf32 on them",
+                _stem_macs() / (_stage1_conv_macs() / 64),
+                "the 3x3 conv reads all 64 input channels: each filter is 3 x 3 x 64",
             ),
         ],
     )
-    EXERCISES["04.4"] = judge_number(
-        lambda: _images_per_second(TARGET_FRACTION, _flops_resnet50()[1]),
-        -2,
-        "FLOP/s needed = fraction x peak; divide by the FLOPs of one image's training step.",
+    EXERCISES["04.2"] = judge_value(
+        _large_input,
+        "Follow 300 through the stem and the three halvings, then ask what the global average pool keeps.",
         lambda: [
             (
-                _images_per_second(TARGET_FRACTION, _flops_resnet50()[0]),
-                "that uses the forward pass only: a training step also runs backward, about twice the forward",
+                (LARGE_INPUT // 32, _large_input()[1]),
+                "each halving rounds up (ceil), so the floor of 300 / 32 is one short",
             ),
             (
-                _images_per_second(TARGET_FRACTION, _flops_resnet50()[1] / 2),
-                "that divides by multiply-adds: one is 2 FLOPs, and the peak counts FLOPs",
+                (_large_input()[0], _large_input()[0] ** 2 * _large_input()[1]),
+                "the global average pool leaves one number per channel, whatever the map's size",
             ),
-            (
-                _images_per_second(1.0, _flops_resnet50()[1]),
-                f"that is the whole peak; the target is {TARGET_FRACTION:.0%} of it",
-            ),
+            ((_large_input()[0], 512), "512 is the width of stage 4; a Bottleneck outputs 4 times its width"),
+            ((7, _large_input()[1]), "7 is the last map of a 224 x 224 image"),
         ],
+    )
+    EXERCISES["04.3"] = _judge_stage
+    EXERCISES["04.4"] = _judge_design
+    EXERCISES["04.5"] = judge_letters(
+        _possible_bugs,
+        {
+            "1": (
+                "",
+                "26,560 is exactly one bias per output channel of every conv of ResNet-50: bug 1's fingerprint",
+            ),
+            "2": (
+                "",
+                "count what bug 2 adds to ResNet-50: does the first block of its stage 1 have a projection already?",
+            ),
+            "3": (
+                "",
+                "a classifier wired to 2048 inputs is ResNet-50's own: it adds no parameter and no error",
+            ),
+            "4": ("", "a clone adds no parameter: the count cannot see it"),
+        },
+        "1234",
     )

@@ -1,477 +1,285 @@
-"""Notebook 05's exercises: steps per epoch, transfer, checkpoints, DDP, one training step.
+"""Notebook 05's exercises: synchronisation, a timer of one's own, and the peak figures.
 
-05.5 is a coding exercise: the learner writes ``train_step(model, optimizer, images,
-labels)``. The check runs it for two steps on a small seeded network next to a
-reference step, and records the order of what it does (forward, backward, the
-optimizer's step and zero_grad) to name the usual mistakes.
+05.2 is a coding exercise: the learner writes ``time_it(fn, sync, warmup, repeats)``,
+which runs `fn` `warmup` times untimed, then times each of `repeats` calls between two
+calls of `sync` and returns the median in seconds. The check runs it on a fake device:
+a workload that, like a GPU's, only *queues* its work when called; the work is done,
+and its time spent, when `sync` is called. A timer that does not synchronise then
+measures nothing, and one that counts the warm-up or takes a mean is visibly off.
+On a machine with a GPU, the check also times a real matrix product with it.
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 from typing import Any
 
-from resnet_lib.checks.core import EXERCISES, as_float, judge_letters, judge_value
+from resnet_lib.checks.core import EXERCISES, as_float, judge_choice, judge_number
 
-# The paper's batch and steps, and the processes of exercises 05.4 and 05.6.
-BATCH, PAPER_STEPS, PROCESSES, MORE_PROCESSES = 128, 64_000, 4, 8
+H100 = "NVIDIA H100 80GB HBM3"  # what torch.cuda.get_device_name() says on an H100 SXM
+# Exercise 05.4: the fraction of the bf16 peak that a ResNet-50 training run should reach.
+TARGET_FRACTION = 0.4
+
+# The fake workload of 05.2: slow warm-up calls, then timed calls of different lengths with
+# one slow outlier (first, so that a timer whose first timed call also waits for the warm-up
+# still returns the median, and its missing sync is named), so that the median, the mean,
+# the fastest call and the statistics that take in the warm-up all differ. The check
+# runs it twice, the second time with every call SLOWER times longer, so that a timer that
+# returns a fixed number cannot pass.
+WARMUP = 2
+WARMUP_SECONDS = 0.3
+TIMED_SECONDS = (0.2, 0.012, 0.09, 0.03, 0.024, 0.034, 0.1)
+REPEATS = len(TIMED_SECONDS)
+SLOWER = 1.6
+SLACK = 0.004  # seconds a sleep may overrun on a busy machine
 
 
-def steps_per_epoch(processes: int, batch_size: int) -> int:
-    """Optimizer steps per epoch of `train_cifar` on CIFAR-10's training split.
+class FakeDevice:
+    """A workload whose time, as on a GPU, is spent only when someone synchronises.
 
-    Built as `train_cifar` builds its loader (a DistributedSampler under torchrun, and
-    drop_last), on as many indices as the library's training split holds: no images.
+    Each call of `run` queues the next cost of `costs` and returns at once; `sync`
+    sleeps for everything queued. `events` records, for every call, how much work was
+    still queued when it was made.
     """
-    from torch.utils.data import DataLoader, DistributedSampler
 
-    from resnet_lib.tools.data import CIFAR10_TRAIN
+    def __init__(self, costs: list[float]) -> None:
+        self.costs = costs
+        self.queued = 0.0
+        self.queued_at_call: list[float] = []
+        self.syncs = 0
 
-    images = range(CIFAR10_TRAIN)
-    sampler = None
-    if processes > 1:
-        sampler = DistributedSampler(images, processes, 0, shuffle=True, drop_last=True)
-    return len(DataLoader(images, batch_size, sampler=sampler, drop_last=True))
+    def run(self) -> None:
+        self.queued_at_call.append(self.queued)
+        self.queued += self.costs[min(len(self.queued_at_call), len(self.costs)) - 1]
 
-
-def _images() -> int:
-    from resnet_lib.tools.data import CIFAR10_TRAIN
-
-    return CIFAR10_TRAIN
-
-
-def _epochs_for(steps: int, per_epoch: int) -> int:
-    return -(-steps // per_epoch)
+    def sync(self) -> None:
+        self.syncs += 1
+        time.sleep(self.queued)
+        self.queued = 0.0
 
 
-# Exercise 05.3: what torch.load(..., weights_only=True) reads back. Each object is saved
-# and loaded by the check itself; for each letter, what to say when it is picked wrongly
-# and when it is left out wrongly.
-LOADABLE = {
-    "a": (
-        "model.state_dict()",
-        "it loads: an ordered dict of tensors is what weights_only is for",
-        "a state_dict is an (ordered) dict of tensors: it loads",
-    ),
-    "b": (
-        '{"epoch": 3, "lr": 0.1, "history": [2.3, 1.9]}',
-        "it loads: dicts, lists, numbers and strings are plain containers",
-        "dicts, lists, numbers and strings are plain containers: they load",
-    ),
-    "c": (
-        "args, the argparse.Namespace of a training script",
-        "a Namespace is an object of a class (argparse's), so unpickling it would build that class: "
-        "refused. Save vars(args), a dict, instead",
-        "",
-    ),
-    "d": (
-        "the model itself, torch.save(model, path)",
-        "a whole model is pickled as an object of its class (and the file names the class): refused. "
-        "Save model.state_dict()",
-        "",
-    ),
-    "e": (
-        "torch.get_rng_state()",
-        "it loads: a generator's state is a tensor of bytes",
-        "a generator's state is a tensor (of bytes): it loads",
-    ),
-    "f": (
-        "optimizer.state_dict()",
-        "it loads: an optimizer's state_dict is dicts and lists of tensors and numbers",
-        "an optimizer's state_dict holds dicts and lists of tensors and numbers: it loads",
-    ),
-    "g": (
-        'pathlib.Path("runs/last.pt")',
-        "a Path is an object of a class (pathlib's): refused. Save str(path)",
-        "",
-    ),
-}
+def _fake_costs(scale: float = 1.0) -> list[float]:
+    return [scale * c for c in [WARMUP_SECONDS] * WARMUP + list(TIMED_SECONDS)]
 
 
-def _saved_objects() -> dict[str, Any]:
-    import argparse
-    import pathlib
-
-    import torch
-    from torch import nn
-
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    model(torch.ones(2, 3, 5, 5)).sum().backward()
-    optimizer.step()  # now it has momentum buffers
-    return {
-        "a": model.state_dict(),
-        "b": {"epoch": 3, "lr": 0.1, "history": [2.3, 1.9]},
-        "c": argparse.Namespace(lr=0.1, epochs=30),
-        "d": model,
-        "e": torch.get_rng_state(),
-        "f": optimizer.state_dict(),
-        "g": pathlib.Path("runs/last.pt"),
-    }
+def _wrong_statistics(costs: list[float]) -> list[tuple[float, str]]:
+    """What typical wrong timers return on `costs`, and what each one did."""
+    timed = sorted(costs[WARMUP:])
+    # A mean, trimmed or not, is pulled up by the slow calls; the median is not.
+    averaged = "that averages the calls (a mean, trimmed or not), which slow calls pull up: return the median"
+    return [
+        (statistics.mean(timed), averaged),
+        (statistics.mean(timed[1:-1]), averaged),  # the fastest and the slowest call dropped
+        (statistics.mean(timed[:-1]), averaged),  # the slowest call dropped
+        (min(timed), "that is the fastest call (the minimum); the exercise asks for the median"),
+        (statistics.mean(costs), "that averages over the warm-up calls too: time only the calls after them"),
+        (sum(costs) / REPEATS, "that counts the warm-up calls' time: start the clock after them"),
+        (
+            statistics.median(costs),
+            "that takes the warm-up calls into the median: time only the calls after them",
+        ),
+    ]
 
 
-def _loadable() -> set[str]:
-    """The letters of exercise 05.3 whose object `torch.load(..., weights_only=True)` reads back."""
-    import io
-
-    import torch
-
-    letters = set()
-    with torch.random.fork_rng(devices=[]):
-        objects = _saved_objects()
-    for letter, value in objects.items():
-        buffer = io.BytesIO()
-        torch.save(value, buffer)
-        buffer.seek(0)
-        try:
-            torch.load(buffer, weights_only=True)
-        except Exception:  # refused: an UnpicklingError
-            continue
-        letters.add(letter)
-    return letters
-
-
-# Exercise 05.2: what a frozen network trained in train mode still changes. For
-# each letter, what to say when it is picked wrongly and when it is left out wrongly.
-FROZEN = {
-    "a": (
-        "requires_grad_(False) leaves conv1's weight without a gradient, and SGD "
-        "skips a parameter that has none (its weight decay too): it stays as it was",
-        "",
-    ),
-    "b": (
-        "",
-        "a BatchNorm in train mode updates its running mean at every forward pass, "
-        "gradient or not: requires_grad_(False) does not stop that",
-    ),
-    "c": (
-        "BatchNorm's weight is a parameter like the others: frozen, no gradient, no change",
-        "",
-    ),
-    "d": (
-        "",
-        "the new fc requires gradients (a new layer does), and the optimizer updates it",
-    ),
-    "e": (
-        "",
-        "in eval mode BatchNorm normalises with its running statistics, and those "
-        "moved: the frozen part computes something else, though no parameter changed",
-    ),
-    "f": (
-        "in train mode BatchNorm normalises with the batch's own statistics, and no "
-        "parameter of the frozen part changed: the same batch gives the same output",
-        "",
-    ),
-}
-
-
-def _changed_when_frozen() -> set[str]:
-    """Train a small network as exercise 05.2 says; the letters of what changed."""
-    import copy
-
-    import torch
-    from torch import nn
-
-    with torch.random.fork_rng(devices=[]):
-        model = small_model()
-        model.requires_grad_(False)
-        model[-1] = nn.Linear(4, 3)  # the new fc: trainable
-        x = torch.randn(16, 3, 6, 6)
-        y = torch.randint(0, 3, (16,))
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(trainable, lr=0.1, momentum=0.9, weight_decay=1e-4)
-
-        def seen() -> list[torch.Tensor]:
-            probe = copy.deepcopy(model[:-1])  # the frozen part, read on a copy
-            with torch.no_grad():
-                outputs = [probe.eval()(x[:1]), probe.train()(x)]
-            bn = model[1]
-            tensors = [model[0].weight, bn.running_mean, bn.weight, model[-1].weight]
-            return [t.clone() for t in tensors] + outputs
-
-        before = seen()
-        for _ in range(3):  # a short epoch, in train mode as train() runs it
-            loss = nn.functional.cross_entropy(model(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        after = seen()
-    return {k for k, a, b in zip("abcdef", before, after) if not torch.equal(a, b)}
-
-
-# Exercise 05.6: one DDP step of 8 processes x 16 images against one process's
-# step of 128.
-SPLIT = {
-    "a": (
-        "each process averages the loss over its 16 images and DDP averages the 8 "
-        "gradients: a mean of 8 means of 16 is the mean over all 128",
-        "",
-    ),
-    "b": (
-        "the linear scaling rule scales the rate with the global batch, and that is still 128",
-        "",
-    ),
-    "c": (
-        "",
-        "BatchNorm is each process's own: it normalises with the mean of that process's images",
-    ),
-    "d": (
-        "",
-        "the gradient flows through the BatchNorms, whose means differ, so it differs "
-        "too, and the weights with it",
-    ),
-    "e": (
-        "without BatchNorm every image's loss and gradient is computed alone, so the "
-        "averaged gradients are the same (up to rounding)",
-        "",
-    ),
-    "f": (
-        "each process gets an eighth of the epoch, in batches of an eighth: as many steps",
-        "",
-    ),
-}
-
-
-def _differs_under_ddp() -> set[str]:
-    """A simulated DDP step (gradients averaged over 8 chunks) against one process's."""
-    import torch
-    from torch import nn
-
-    def step(model: nn.Module, chunks: list[tuple[torch.Tensor, torch.Tensor]]) -> list:
-        grads = []
-        for x, y in chunks:  # one process each; DDP averages their gradients
-            model.zero_grad()
-            nn.functional.cross_entropy(model.train()(x), y).backward()
-            grads.append([p.grad.clone() for p in model.parameters()])
-        with torch.no_grad():
-            pairs = zip(model.parameters(), *grads)
-            return [p - 0.1 * sum(g) / len(g) for p, *g in pairs]
-
-    def same(one: list, many: list) -> bool:
-        return all(torch.allclose(a, b, atol=1e-6) for a, b in zip(one, many))
-
-    with torch.random.fork_rng(devices=[]):
-        x, y = torch.randn(BATCH, 3, 6, 6), torch.randint(0, 3, (BATCH,))
-        chunks = list(zip(x.chunk(MORE_PROCESSES), y.chunk(MORE_PROCESSES)))
-        with_bn, without_bn = small_model(), small_model()
-        without_bn[1] = nn.Identity()
-        share, whole = chunks[0][0].mean(dim=(0, 2, 3)), x.mean(dim=(0, 2, 3))
-        small = BATCH // MORE_PROCESSES
-        differ = {
-            "a": sum(len(c[1]) for c in chunks) != BATCH,
-            "b": False,  # the rule follows the global batch: BATCH in both runs
-            "c": not torch.allclose(share, whole),
-            "d": not same(step(with_bn, [(x, y)]), step(with_bn, chunks)),
-            "e": not same(step(without_bn, [(x, y)]), step(without_bn, chunks)),
-            "f": steps_per_epoch(MORE_PROCESSES, small) != steps_per_epoch(1, BATCH),
-        }
-    return {k for k, v in differ.items() if v}
-
-
-def small_model() -> Any:
-    """A seeded network with a BatchNorm, so that train and eval mode give other losses."""
-    import torch
-    from torch import nn
-
-    torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1, bias=False),
-        nn.BatchNorm2d(4),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(4, 3),
-    )
-
-
-def reference_step(model: Any, optimizer: Any, images: Any, labels: Any) -> float:
-    """One training step as notebook 05 (and `resnet_lib.training.train`) takes it."""
-    import torch.nn.functional as F
-
-    model.train()
-    optimizer.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(model(images), labels)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
-
-
-def _recording_run(train_step: Any, steps: list[tuple[Any, Any]]) -> tuple[Any, list, list[str]]:
-    """Run the learner's `train_step` on each batch of `steps`; record what happens, in order.
-
-    Events: ``"forward(train)"`` or ``"forward(eval)"``, ``"backward(stale)"`` when the
-    gradients were not cleared since the last step, ``"backward"``, ``"step"``, ``"zero_grad"``.
-    """
-    import torch
-
-    model = small_model().eval()  # handed over in eval mode, as after an evaluation
-    events: list[str] = []
-
-    class RecordingSGD(torch.optim.SGD):
-        def step(self, closure=None):  # noqa: ANN001, ANN202 - the signature of Optimizer.step
-            events.append("step")
-            return super().step(closure)
-
-        def zero_grad(self, set_to_none: bool = True) -> None:
-            events.append("zero_grad")
-            super().zero_grad(set_to_none)
-
-    optimizer = RecordingSGD(model.parameters(), lr=0.1, momentum=0.9)
-    model.register_forward_pre_hook(
-        lambda m, inputs: events.append(f"forward({'train' if m.training else 'eval'})")
-    )
-    weight = model[-1].weight
-
-    def on_grad(grad: Any) -> None:  # runs before the gradient is added to weight.grad
-        stale = weight.grad is not None and bool(weight.grad.abs().sum() > 0)
-        events.append("backward(stale)" if stale else "backward")
-
-    weight.register_hook(on_grad)
-    # Gradients left from an earlier batch: a step that does not clear them adds to them.
-    for p in model.parameters():
-        p.grad = torch.full_like(p, 0.5)
-    losses = [train_step(model, optimizer, images, labels) for images, labels in steps]
-    return model, losses, events
-
-
-def _judge_train_step(train_step: Any) -> tuple[bool, str]:
-    import torch
-
-    if not callable(train_step):
+def _judge_fake(time_it: Any, scale: float = 1.0) -> tuple[bool, str]:
+    costs = _fake_costs(scale)
+    device = FakeDevice(costs)
+    returned = time_it(device.run, device.sync, WARMUP, REPEATS)
+    seconds = as_float(returned)
+    if seconds is None:
         return (
             False,
-            f"❌ Not yet: pass your function itself (its name, without parentheses), not {train_step!r}.",
+            f"❌ Not yet: return the median time in seconds, a float; your timer returned {returned!r}.",
         )
-    if str(getattr(train_step, "__module__", "")).startswith("resnet_lib"):
+    calls = len(device.queued_at_call)
+    if calls == REPEATS:
+        return (
+            False,
+            f"❌ Not yet: fn ran {calls} times, with no warm-up: run it warmup times first, untimed.",
+        )
+    if calls != WARMUP + REPEATS:
         return False, (
-            f"❌ Not yet: {getattr(train_step, '__name__', train_step)!r} comes from "
-            f"{train_step.__module__}, not from you: write the step yourself."
+            f"❌ Not yet: with warmup={WARMUP} and repeats={REPEATS}, fn ran {calls} times; "
+            f"it should run {WARMUP + REPEATS} times."
         )
-    g = torch.Generator().manual_seed(0)
-    steps = [(torch.randn(8, 3, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(2)]
-    with torch.random.fork_rng(devices=[]):
-        model, losses, events = _recording_run(train_step, steps)
-        reference = small_model()
-        optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
-        right = [reference_step(reference, optimizer, x, y) for x, y in steps]
-    if any(e == "forward(eval)" for e in events):
+    if device.syncs == 0:
         return False, (
-            "❌ Not yet: your step ran the model in eval mode (the check hands it over in eval mode, "
-            "as after an evaluation): call model.train() first, so that BatchNorm uses the batch's statistics."
+            f"❌ Not yet: your timer never calls sync, so it measured only the queueing ({seconds:.2g} s): "
+            "call sync() before starting and before stopping the clock."
         )
-    if not any(e.startswith("backward") for e in events):
-        return False, "❌ Not yet: no gradient was computed: call loss.backward()."
-    if "step" not in events:
-        return False, "❌ Not yet: the weights never changed: call optimizer.step() after loss.backward()."
-    for before, after in zip(events, events[1:]):
-        if before == "step" and after.startswith("backward"):
+    right = statistics.median(costs[WARMUP:])
+    for factor, unit in ((1e3, "milliseconds"), (1e6, "microseconds"), (1e9, "nanoseconds")):
+        if 0.5 * factor * right < seconds < 2 * factor * right:
             return False, (
-                "❌ Not yet: optimizer.step() runs before loss.backward(), so it applies the previous "
-                "gradients: the order is zero_grad, forward, loss, backward, step."
+                f"❌ Not yet: your timer returned {seconds:.4g} for calls of about {right:.3f} s: "
+                f"that is {unit}; return seconds (time.perf_counter() counts seconds)."
             )
-    if events.count("step") > len(steps):
+    if seconds < right / 2:
+        for value, why in _wrong_statistics(costs):
+            if abs(seconds - value) < 0.15 * value + SLACK:
+                return False, f"❌ Not yet: your timer returned {seconds:.4f} s, not {right:.4f} s: {why}."
         return False, (
-            f"❌ Not yet: optimizer.step() ran {events.count('step')} times in {len(steps)} calls of "
-            "your train_step: take exactly one optimizer step per call."
+            f"❌ Not yet: your timer returned {seconds:.4f} s for work of {right:.4f} s: "
+            "the clock stopped before the work was done: call sync() first, then read the clock."
         )
-    if "backward(stale)" in events:
+    for value, why in _wrong_statistics(costs):
+        if abs(seconds - value) < 0.15 * value + SLACK and abs(seconds - right) > 0.3 * right:
+            return False, f"❌ Not yet: your timer returned {seconds:.4f} s, not {right:.4f} s: {why}."
+    late = [i for i, queued in enumerate(device.queued_at_call[WARMUP:]) if queued > 0]
+    if late and late[0] == 0:
         return False, (
-            "❌ Not yet: the gradients of the previous step were still there at backward, and "
-            "backward adds to them: call optimizer.zero_grad() before loss.backward()."
+            "❌ Not yet: the warm-up's work was still queued when the first timed call began: "
+            "call sync() after the warm-up, before starting the clock."
         )
-    if isinstance(losses[0], torch.Tensor):
+    if late or device.queued > 0:
+        return (
+            False,
+            "❌ Not yet: a timed call's work was still queued: call sync() before you stop the clock.",
+        )
+    if not right * 0.8 < seconds < right * 1.3 + SLACK:  # sleeping can overrun a little on a busy machine
         return False, (
-            "❌ Not yet: return loss.item(), a Python float: the tensor keeps the whole graph of the step in memory."
+            f"❌ Not yet: your timer returned {seconds:.4f} s where the median call takes {right:.4f} s: "
+            "time each call on its own and return the median of those times."
         )
-    values = [as_float(v) if isinstance(v, float) else None for v in losses]
-    if any(v is None for v in values):
-        bad = next(v for v, f in zip(losses, values) if f is None)
-        return False, f"❌ Not yet: return the loss as a float; your step returned {bad!r}."
-    for step, (mine, theirs) in enumerate(zip(values, right), 1):
-        if abs(mine - theirs) < 1e-5:
-            continue
-        if step == 1:
-            return False, (
-                f"❌ Not yet: your step's first loss is {mine:.4f}, the reference's {theirs:.4f}: use "
-                "F.cross_entropy(model(images), labels) on the logits (it applies the softmax itself)."
-            )
+    return True, ""
+
+
+def _judge_on_gpu(time_it: Any) -> tuple[bool, str]:
+    """Time a real matrix product with the learner's timer and with torch.utils.benchmark."""
+    import torch
+    from torch.utils import benchmark
+
+    a = torch.randn(2048, 2048, device="cuda")
+    reference = benchmark.Timer("a @ a", globals={"a": a}).timeit(20).median
+    seconds = time_it(lambda: a @ a, torch.cuda.synchronize, 3, 20)
+    if not 0.7 < seconds / reference < 1.4:
         return False, (
-            f"❌ Not yet: the first loss agrees, but the second is {mine:.4f}, the reference's "
-            f"{theirs:.4f}: your first step changed the weights differently; take one optimizer "
-            "step per call, after backward."
+            f"❌ Not yet: on the GPU your timer gave {seconds * 1e3:.3f} ms for a 2048 x 2048 matrix product, "
+            f"torch.utils.benchmark {reference * 1e3:.3f} ms."
         )
-    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
-        if not torch.allclose(p, q, atol=1e-5):
-            return (
-                False,
-                f"❌ Not yet: after two steps, {name} differs from the reference step's: take one optimizer step per call.",
-            )
-    for (name, b), c in zip(model.named_buffers(), reference.buffers()):
-        if not torch.allclose(b.double(), c.double(), atol=1e-6):
-            return False, (
-                f"❌ Not yet: the weights agree, but BatchNorm's {name} does not: "
-                "every forward pass in train mode updates it: run the model once a step."
-            )
+    return True, "on this GPU it agrees with torch.utils.benchmark"
+
+
+def _judge_timer(time_it: Any) -> tuple[bool, str]:
+    import torch
+
+    if not callable(time_it):
+        return (
+            False,
+            f"❌ Not yet: pass your function itself (its name, without parentheses), not {time_it!r}.",
+        )
+    for scale in (1.0, SLOWER):  # a timer must follow the work: a fixed number cannot pass
+        ok, message = _judge_fake(time_it, scale)
+        if not ok:
+            return ok, message
+    where = "fake device"  # whose work is done only at sync
+    if torch.cuda.is_available():
+        ok, message = _judge_on_gpu(time_it)
+        if not ok:
+            return ok, message
+        where += f"; {message}"
+    # No time in the message: the notebook's stored output must not change from run to run.
     return (
         True,
-        "✅ Correct: your train_step trains as the reference does, in train mode, one clean step at a time.",
+        f"✅ Correct: your timer waits for the device, skips the warm-up and keeps the median ({where}).",
     )
+
+
+def _flops_resnet50() -> tuple[int, int]:
+    """FLOPs of ResNet-50's forward pass and of a training step (forward and backward), per image."""
+    from resnet_lib.flops import count_step_flops
+    from resnet_lib.models import resnet
+
+    return count_step_flops(resnet(50), (1, 3, 224, 224))
+
+
+def _peak(precision: str) -> float:
+    """The H100 SXM's datasheet peak in TFLOP/s (imported when a check runs, not before)."""
+    from resnet_lib.tools.benchmark.peaks import peak_tflops
+
+    return peak_tflops(H100, precision)
+
+
+def _images_per_second(fraction: float, flops_per_image: float) -> float:
+    return fraction * _peak("bf16") * 1e12 / flops_per_image
+
+
+# Exercise 05.3: the time of a tf32 training step, split into convolutions (limited by the
+# tensor cores' peak), memory-bound layers (BatchNorm, ReLU, additions: limited by bytes
+# moved) and the rest (kernel launches, the optimizer, Python), which bf16 does not shrink.
+STEP_SHARES = {"convolutions": 0.5, "memory-bound": 0.3, "rest": 0.2}
+
+
+def _step_parts(memory_gain: bool = True, peak: str = "tf32") -> list[tuple[float, float]]:
+    """(share of the tf32 step's time, largest speed-up bf16 gives it) for each part."""
+    return [
+        (STEP_SHARES["convolutions"], _peak("bf16") / _peak(peak)),
+        (STEP_SHARES["memory-bound"], 2.0 if memory_gain else 1.0),  # 2 bytes a number, not 4
+        (STEP_SHARES["rest"], 1.0),
+    ]
+
+
+def _bf16_step_bound(memory_gain: bool = True, peak: str = "tf32") -> float:
+    """The largest speed-up of the whole step: its old time over the sum of the new ones."""
+    return 1.0 / sum(share / speedup for share, speedup in _step_parts(memory_gain, peak))
 
 
 def register() -> None:
     """Put notebook 05's judges into `EXERCISES`."""
-
-    one_gpu = lambda: steps_per_epoch(1, BATCH)  # noqa: E731
-    EXERCISES["05.1"] = judge_value(
-        lambda: _epochs_for(PAPER_STEPS, one_gpu()),
-        "Count the steps of one epoch first (which images does train_cifar train on, and what "
-        "happens to the last incomplete batch?), then how many epochs reach 64,000 steps.",
+    EXERCISES["05.1"] = judge_choice(
+        "c",
+        {
+            "a": "the loss is one number, 4 bytes: copying it takes microseconds. What else must "
+            ".item() do before it can copy the loss?",
+            "b": "printing a line takes microseconds, far less than the 100 ms that appeared.",
+            "d": "kernels queued on one stream always run in the order they were queued, "
+            "with or without .item().",
+        },
+    )
+    EXERCISES["05.2"] = _judge_timer
+    EXERCISES["05.3"] = judge_number(
+        _bf16_step_bound,
+        2,
+        "Give each part of the step its new time (its share of the old time divided by its "
+        "speed-up), add them up, and divide the old time by the new one.",
         lambda: [
             (
-                round(PAPER_STEPS / (50_000 // BATCH)),
-                "that counts all 50,000 training images: the library trains on its training split "
-                "and keeps the rest for validation",
+                _peak("bf16") / _peak("tf32"),
+                "that is the convolutions' speed-up alone: the parts of the step that do not "
+                "shrink keep their time",
             ),
             (
-                _epochs_for(PAPER_STEPS, 50_000 // BATCH),
-                "that counts all 50,000 training images: the library trains on its training split "
-                "and keeps the rest for validation",
+                sum(share * speedup for share, speedup in _step_parts()),
+                "that averages the speed-ups: add up the new times instead, and divide the old "
+                "time by their sum",
             ),
             (
-                PAPER_STEPS // one_gpu(),
-                f"rounding down stops {PAPER_STEPS - PAPER_STEPS // one_gpu() * one_gpu()} steps short "
-                "of 64,000: the last epoch is needed too",
+                _bf16_step_bound(memory_gain=False),
+                "the memory-bound layers gain too: bf16 halves the bytes they read and write",
             ),
             (
-                _epochs_for(PAPER_STEPS, -(-_images() // BATCH)),
-                "that counts the incomplete last batch, which drop_last=True drops",
+                _bf16_step_bound(peak="fp32"),
+                "that compares with fp32 without tensor cores, but fp32 convolutions run as tf32 on them",
             ),
         ],
-        whole="--epochs is a whole number: answer an int",
     )
-    EXERCISES["05.2"] = judge_letters(_changed_when_frozen, FROZEN, "".join(FROZEN))
-    EXERCISES["05.3"] = judge_letters(
-        _loadable, {k: (picked, left) for k, (_, picked, left) in LOADABLE.items()}, "".join(LOADABLE)
-    )
-    EXERCISES["05.4"] = judge_value(
-        lambda: steps_per_epoch(PROCESSES, BATCH),
-        "Each process gets a quarter of the training images per epoch, in batches of 128; all take "
-        "each step together.",
+    EXERCISES["05.4"] = judge_number(
+        lambda: _images_per_second(TARGET_FRACTION, _flops_resnet50()[1]),
+        -2,
+        "FLOP/s needed = fraction x peak; divide by the FLOPs of one image's training step.",
         lambda: [
-            (one_gpu(), "that is one process alone: under DDP each process sees only its share"),
             (
-                PROCESSES * one_gpu(),
-                "the processes share an epoch: each step trains on 4 x 128 images",
+                _images_per_second(TARGET_FRACTION, _flops_resnet50()[0]),
+                "that uses the forward pass only: a training step also runs backward, about twice the forward",
             ),
             (
-                50_000 // PROCESSES // BATCH,
-                "that counts all 50,000 training images: the library trains on its training split",
+                _images_per_second(TARGET_FRACTION, _flops_resnet50()[1] / 2),
+                "that divides by multiply-adds: one is 2 FLOPs, and the peak counts FLOPs",
             ),
             (
-                -(-_images() // PROCESSES // BATCH),
-                "that counts the incomplete last batch, which drop_last=True drops",
+                _images_per_second(1.0, _flops_resnet50()[1]),
+                f"that is the whole peak; the target is {TARGET_FRACTION:.0%} of it",
             ),
         ],
-        whole="steps are whole numbers: answer an int",
     )
-    EXERCISES["05.5"] = _judge_train_step
-    EXERCISES["05.6"] = judge_letters(_differs_under_ddp, SPLIT, "".join(SPLIT))

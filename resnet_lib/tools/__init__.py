@@ -6,11 +6,11 @@ Import each from its module, which says where it lives, e.g.
 - `validate`: the argument checks at the library's edges (builders, `train`, data, checks)
 - `source`: `show_source`, how the notebooks show the library's code
 - `figures`: the drawings of notebook 01
-- `tables`: Table 1 and the comparison tables of notebook 03
-- `benchmark`: notebook 04's throughput grid (``python -m resnet_lib.tools.benchmark``)
+- `tables`: Table 1 and the comparison tables of notebook 04
+- `benchmark`: notebook 05's throughput grid (``python -m resnet_lib.tools.benchmark``)
 - `shapes`, `data`: the generated shapes data set; CIFAR-10, augmentation, data loaders
 - `sampler`, `checkpoint`: a sampler that resumes mid-epoch; checkpoints and exact resume
 - `train_cifar`: a full CIFAR-10 run, on one device or several (``torchrun -m ...``)
-- `degradation`: notebook 02's plain-vs-residual experiment and its stored results
+- `degradation`: notebook 03's plain-vs-residual experiment and its stored results
 - `pretrained`: torchvision's ImageNet weights in our models, transfer learning
 """

@@ -1,4 +1,4 @@
-"""The degradation experiment of notebook 02: plain vs residual nets at 20 and 56 layers.
+"""The degradation experiment of notebook 03: plain vs residual nets at 20 and 56 layers.
 
 He et al. 2015 (arXiv:1512.03385, Sec. 4.1-4.2, Fig. 1 and 6) found that a deeper
 *plain* network ends with a higher *training* error than a shallower one: an
@@ -11,7 +11,7 @@ validation error in one JSON file that the notebook plots and asserts on:
     python3 tasks.py degradation --mechanism        # weight norms over the first steps
 
 It trains on a GPU when there is one (cuDNN's autotuner, channels_last and the library's
-mixed precision, as notebook 04 measures them) and on the CPU otherwise (float32, one
+mixed precision, as notebook 05 measures them) and on the CPU otherwise (float32, one
 thread per run, repeatable digits). Runs that long do not fit in a notebook executed in
 CI, so they run once and their results ship with the package (`MEASURED_DIR`), like the
 GPU measurements.
@@ -50,6 +50,8 @@ from resnet_lib.training import evaluate
 __all__ = [
     "ARMS",
     "CLEAN_IMAGES",
+    "DEPTH_ARMS",
+    "DEPTHS_FILE",
     "CONTROLS",
     "CONTROLS_FILE",
     "DEGRADATION_FILE",
@@ -73,6 +75,18 @@ ARMS: dict[str, dict[str, Any]] = {
     "ResNet-56, zero-init": dict(depth=56, shortcut="A", zero_init_residual=True),
     "pre-act ResNet-56": dict(depth=56, shortcut="A", preact=True),
 }
+
+#: The depths between: Fig. 6 of the paper trains plain nets of 20, 32, 44 and 56 layers, whose
+#: training error grows with depth while each still trains. Does this recipe show that milder
+#: regime at 32 or 44 layers, where plain-56 hardly trains? Same recipe, stored separately.
+DEPTH_ARMS: dict[str, dict[str, Any]] = {
+    f"{kind}-{depth}": dict(depth=depth, shortcut=shortcut)
+    for depth in (32, 44)
+    for kind, shortcut in (("plain", None), ("ResNet", "A"))
+}
+
+#: Every network a run can train, by name.
+NETWORKS: dict[str, dict[str, Any]] = {**ARMS, **DEPTH_ARMS}
 
 #: The recipe of Sec. 4.2 (SGD, momentum 0.9, weight decay 1e-4, the learning rate divided
 #: by 10 at 50 % and 75 % of the steps, pad-and-crop + flip), scaled to a 2-core CPU:
@@ -119,6 +133,7 @@ CLEAN_IMAGES = 1000
 DEGRADATION_FILE = MEASURED_DIR / "degradation.json"
 CONTROLS_FILE = MEASURED_DIR / "degradation_controls.json"
 MECHANISM_FILE = MEASURED_DIR / "degradation_mechanism.json"
+DEPTHS_FILE = MEASURED_DIR / "degradation_depths.json"
 
 
 def _check_settings(settings: dict[str, Any]) -> None:
@@ -147,7 +162,7 @@ def experiment_settings(**overrides: Any) -> dict[str, Any]:
 
 
 def _prepare(device: torch.device, seed: int) -> None:
-    """Seeds, and the speed settings: notebook 04's on a GPU, one repeatable thread on a CPU."""
+    """Seeds, and the speed settings: notebook 05's on a GPU, one repeatable thread on a CPU."""
     if device.type == "cuda":
         seed_everything(seed, num_threads=None, deterministic=False)
         torch.backends.cudnn.benchmark = True  # the autotuner: the fastest conv algorithms
@@ -189,7 +204,7 @@ def run_arm(
     0.01 until the clean training error is below 0.8, then follows the schedule (Sec. 4.2).
     `on_epoch` is called with the curves so far after every epoch.
     """
-    check_one_of("arm", arm, ARMS)
+    check_one_of("arm", arm, NETWORKS)
     _check_settings(settings)
     if warmup is not None:
         if not (isinstance(warmup, (tuple, list)) and len(warmup) == 2):
@@ -199,7 +214,7 @@ def run_arm(
     device = pick_device(verbose=False) if device is None else check_device("device", device)
     _prepare(device, seed)
     train_loader, val_loader, clean_loader, data_name = _loaders(settings, seed)
-    model = cifar_resnet(**ARMS[arm]).to(device)
+    model = cifar_resnet(**NETWORKS[arm]).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     precision = training_precision(device)
@@ -302,7 +317,7 @@ def run_experiment(
     Args:
         out: The JSON file to write (rewritten after every finished run, so an
             interrupted experiment keeps what it finished).
-        arms: Names from `ARMS`.
+        arms: Names from `ARMS` or `DEPTH_ARMS`.
         seeds: Seeds 0, 1, ..., seeds - 1 for every arm.
         workers: Runs in parallel, one CPU thread each.
         **overrides: Changes to `SETTINGS` (e.g. ``steps=20`` for a quick try); with
@@ -317,7 +332,7 @@ def run_experiment(
     if not isinstance(arms, (tuple, list)):
         raise TypeError(f"arms must be a tuple of names from ARMS, e.g. ('ResNet-20',), got {arms!r}")
     for arm in arms:
-        check_one_of("arm", arm, ARMS)
+        check_one_of("arm", arm, NETWORKS)
     settings = experiment_settings(**overrides)  # here, before any worker starts
     device = pick_device(verbose=False)
     if device.type != "cpu":
@@ -484,7 +499,7 @@ def final_values(result: dict[str, Any], arm: str, key: str = "clean_train_error
 
     Diverged runs count as an error of 1 (a loss of infinity), so that they cannot look good.
     """
-    check_one_of("arm", arm, ARMS)
+    check_one_of("arm", arm, NETWORKS)
     keys = ("clean_train_error", "clean_train_loss", "train_error", "train_loss", "val_error", "val_loss")
     check_one_of("key", key, keys)
     if not (isinstance(result, dict) and isinstance(result.get("runs"), list)):

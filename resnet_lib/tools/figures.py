@@ -1,7 +1,7 @@
 """The series' figures, and `figure_problems`, the check that they read well.
 
 Notebook 01's figures show a kernel sliding over an input, drawn cell by cell;
-notebook 05 draws a training run's curves, notebook 06 accuracy against cost.
+notebook 06 draws a training run's curves, notebook 07 accuracy against cost.
 Every figure of notebook 01 is computed, never hand-placed: the number of windows
 comes from `resnet_lib.arithmetic` (so a figure can never disagree with the formula), and
 the cells each window reads follow from the window's start and its taps.
@@ -493,9 +493,9 @@ def figure_problems(
     return problems
 
 
-# --- Notebook 06: accuracy against cost, every ResNet weight set of torchvision ---------------
+# --- Notebook 07: accuracy against cost, every ResNet weight set of torchvision ---------------
 
-#: The three families of notebook 06, by the start of torchvision's builder name.
+#: The three families of notebook 07, by the start of torchvision's builder name.
 FAMILIES: dict[str, tuple[str, str]] = {
     "resnet": ("ResNet", "#c0392b"),
     "wide": ("Wide ResNet", "#2874a6"),
@@ -610,7 +610,7 @@ def draw_accuracy_vs_cost(rows: list[tuple[str, str, float, float, float]]) -> F
     return fig
 
 
-# --- Notebook 05: a training run's curves -----------------------------------------------------
+# --- Notebook 06: a training run's curves -----------------------------------------------------
 
 
 def running_mean(values: list[float], window: int) -> list[float]:

@@ -51,7 +51,7 @@ class TensorImages(Dataset):
         padding: Zero pixels on every side before the random crop (0: no crop).
         flip: Also flip horizontally with probability 1/2.
         channels_last: Return batches in channels_last memory format (a GPU's
-            convolutions run faster on them, notebook 04).
+            convolutions run faster on them, notebook 05).
     """
 
     def __init__(

@@ -5,7 +5,7 @@
 grid (`resnet_lib.tools.benchmark.StepRunner`) with SGD and mixed precision. `step_memory`
 measures what a step needs: on CUDA, the allocator's peak; elsewhere PyTorch keeps no
 allocator statistics, so the bytes autograd saves for backward, the part that grows with
-the batch. Notebook 04, section 2.4.
+the batch. Notebook 05, section 2.4.
 """
 
 from __future__ import annotations

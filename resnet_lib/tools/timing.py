@@ -7,13 +7,13 @@ one-off costs (allocation, kernel choice, compilation), so they are run untimed.
 `compare_training_step` alternates the models it compares (A, B, B, A, ...) so that a
 machine getting faster or slower (turbo, other programs, heat) affects both alike,
 and keeps medians, which one slow run cannot move. `profile_step` shows where the
-time of one step goes. Notebook 04, sections 2 and 4.1.
+time of one step goes. Notebook 05, sections 2 and 4.1.
 
 Everything here is timed with the settings a training run uses for speed
 (`speed_settings`: cuDNN's autotuner on, non-deterministic kernels allowed), not with
 the repeatable ones `seed_everything()` leaves, which would time slower kernels.
 
-The grid of notebook 04 (images/s, TFLOP/s, modes) is in `resnet_lib.tools.benchmark`.
+The grid of notebook 05 (images/s, TFLOP/s, modes) is in `resnet_lib.tools.benchmark`.
 """
 
 from __future__ import annotations

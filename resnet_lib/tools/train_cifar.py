@@ -19,7 +19,7 @@ The training images live on the device as one uint8 tensor and are cropped, flip
 and normalised a batch at a time (resnet_lib.tools.gpu_data); `--pipeline per-image`
 is the older path, one PIL image at a time on the CPU (`tasks.py bench --data` compares them).
 
-On a GPU the run uses notebook 04's lessons: channels_last, the library's precision
+On a GPU the run uses notebook 05's lessons: channels_last, the library's precision
 policy (bf16 where the GPU has it natively, else fp16 with a loss scaler), cuDNN's
 autotuner; `--deterministic` and `--compile` are options. Before training it times a
 few steps split into data and compute, and every epoch prints its images/s.
@@ -153,7 +153,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--no-channels-last",
         action="store_true",
-        help="keep NCHW tensors (GPU only: its tensor-core convolutions prefer channels_last, notebook 04)",
+        help="keep NCHW tensors (GPU only: its tensor-core convolutions prefer channels_last, notebook 05)",
     )
     p.add_argument(
         "--breakdown-steps",

@@ -1,4 +1,4 @@
-"""The benchmark grid of notebook 04: how fast ResNets really run.
+"""The benchmark grid of notebook 05: how fast ResNets really run.
 
 `run_grid` times inference and a full training step of ResNet-18 ... 152, resnet_lib
 beside torchvision (the same weights), in fp32, channels_last, mixed precision and
@@ -17,7 +17,7 @@ One module per part, in the order a run goes through them:
 - `runner`: timing the cells (`StepRunner`, `run_grid`), retrying with half the batch
   when a GPU runs out of memory
 - `results`: the JSON results file, the text table (`format_rows`), the parity ratios
-- `plot`: the figure of notebook 04
+- `plot`: the figure of notebook 05
 - `parity`: the README's benchmark, our ResNet against torchvision's (`parity_benchmark`)
 - `cli`: the command line (``python -m resnet_lib.tools.benchmark`` is the same):
 

@@ -1,4 +1,4 @@
-"""The command line of the benchmark: the README's parity benchmark, or the grid of notebook 04.
+"""The command line of the benchmark: the README's parity benchmark, or the grid of notebook 05.
 
     python3 tasks.py bench --depth 50 --batch-size 8     # the README's parity benchmark
     python3 tasks.py bench --grid --out resnet_lib/measured/gpu_benchmark.json
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     parser = argparse.ArgumentParser(
         prog="tasks.py bench",
-        description="Time resnet_lib against torchvision (forward + backward), or run the grid of notebook 04."
+        description="Time resnet_lib against torchvision (forward + backward), or run the grid of notebook 05."
         f" Timed with {SPEED_SETTINGS}, as a training run for speed would.",
     )
     parser.add_argument("--depth", type=int, default=50, choices=DEPTHS, help="parity benchmark: the depth")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         "--image-size", type=_positive_int, default=None, help="default: 224, or the grid's default"
     )
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
-    grid = parser.add_argument_group("grid (notebook 04)")
+    grid = parser.add_argument_group("grid (notebook 05)")
     grid.add_argument("--grid", action="store_true", help="run the grid: depths x modes x implementations")
     grid.add_argument("--depths", type=int, nargs="+", choices=DEPTHS, help="default: the device's grid")
     grid.add_argument("--modes", nargs="+", choices=list(MODES), help="default: the device's grid")

@@ -3,7 +3,7 @@
     python3 tasks.py bench --data                  # both pipelines, side by side, and their ratio
     python3 tasks.py bench --data --device cuda    # the new one on the GPU (the old one feeds it)
 
-The old path is notebook 05's until this benchmark: a torchvision CIFAR-10 dataset (a
+The old path is notebook 06's until this benchmark: a torchvision CIFAR-10 dataset (a
 PIL image per item, ``ToTensor``, ``Normalize``) behind `data.AugmentedDataset`, in a
 DataLoader with ``num_workers=0``, each batch copied to the device. The new one is
 `gpu_data.TensorImages`: the images already on the device as uint8, a batch augmented
@@ -188,7 +188,7 @@ def step_breakdown(
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         prog="tasks.py bench --data",
-        description="Images/s of notebook 05's old data pipeline (PIL images, one at a time) and of the "
+        description="Images/s of notebook 06's old data pipeline (PIL images, one at a time) and of the "
         "batched tensor pipeline, measured one after the other in this run, and their ratio.",
     )
     p.add_argument("--data", action="store_true", help=argparse.SUPPRESS)  # how cli.py sends us here

@@ -1,4 +1,4 @@
-"""The grid of notebook 04: which networks, in which modes, at which batch size.
+"""The grid of notebook 05: which networks, in which modes, at which batch size.
 
 A `BenchConfig` is one cell of the grid; `grid_configs` builds every combination of
 depth, mode and implementation, and `default_grid` picks the grid a device can run
@@ -129,7 +129,7 @@ def grid_configs(
 #: The grid on a CUDA GPU, and the reduced one that runs in seconds on a CPU (no compile:
 #: on a CPU it needs a C++ compiler and minutes). Apple MPS: `MPS_GRID`, no compile, batch 32.
 GPU_GRID = {"depths": DEPTHS, "modes": tuple(MODES), "batch_size": 256, "image_size": 224}
-#: What notebook 04 runs on a CUDA GPU unless asked for the full grid: ResNet-18, and
+#: What notebook 05 runs on a CUDA GPU unless asked for the full grid: ResNet-18, and
 #: ResNet-50 (the network of the targets), in all four modes. Every compiled cell
 #: compiles two networks twice (training and inference), which on a small GPU with two
 #: CPU cores (Colab's T4) takes minutes each: the full grid is not for a workshop.

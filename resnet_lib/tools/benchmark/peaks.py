@@ -32,7 +32,7 @@ PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
 #: Peak memory bandwidth in TB/s (10^12 bytes/s), from the same datasheets: H100 SXM
 #: 3.35, PCIe 2.0, NVL 3.9; H200 SXM and NVL 4.8 (HBM3e); A100 80GB SXM 2.039, 80GB
 #: PCIe 1.935, 40GB 1.555; L4 0.300; T4 0.320; V100 0.900. A ResNet's training step is
-#: mostly memory-bound (notebook 04, section 3.3), so an H100 and an H200, with the
+#: mostly memory-bound (notebook 05, section 3.3), so an H100 and an H200, with the
 #: same TFLOP/s, still differ in speed.
 PEAK_BANDWIDTH_TBS: tuple[tuple[str, float], ...] = (
     ("H100 PCIe", 2.0),

@@ -6,7 +6,7 @@ A100 and the V100 only (`PUBLISHED`). For the other GPUs of the peak table, an
 (forward and backward, counted on the meta device) takes at least the longer of its
 FLOPs at the GPU's peak and its bytes at the GPU's memory bandwidth (`roofline`). A
 real run reaches a fraction of that bound; the estimate assumes the fraction that
-NVIDIA's A100 mixed-precision run reached (`resnet50_target`). Notebook 04, section 3.3.
+NVIDIA's A100 mixed-precision run reached (`resnet50_target`). Notebook 05, section 3.3.
 """
 
 from __future__ import annotations

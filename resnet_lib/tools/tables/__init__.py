@@ -1,4 +1,4 @@
-"""Tables of the five ResNets, built from the library's own models (notebook 03).
+"""Tables of the five ResNets, built from the library's own models (notebook 04).
 
 Nothing here is typed in from the paper: the blocks per stage and the widths come
 from `RESNET_CONFIGS` and `STAGE_WIDTHS`, the kernel sizes from the modules of a

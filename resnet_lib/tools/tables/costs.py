@@ -1,4 +1,4 @@
-"""What each ResNet costs: parameters, multiply-adds, memory, receptive field (notebook 03)."""
+"""What each ResNet costs: parameters, multiply-adds, memory, receptive field (notebook 04)."""
 
 from __future__ import annotations
 

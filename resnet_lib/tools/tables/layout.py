@@ -1,4 +1,4 @@
-"""The layout of a ResNet, read from a built model, and the paper's Table 1 (notebook 03).
+"""The layout of a ResNet, read from a built model, and the paper's Table 1 (notebook 04).
 
 Nothing here is typed in from the paper: the blocks per stage and the widths come
 from `RESNET_CONFIGS` and `STAGE_WIDTHS`, the kernel sizes from the modules of a

@@ -1,7 +1,7 @@
 """A small table that shows itself as HTML in Jupyter and as aligned text elsewhere.
 
 Both renderings are deterministic (the notebooks' tests compare them with stored
-outputs). Notebook 03's tables of the ResNets and notebook 04's benchmark rows
+outputs). Notebook 04's tables of the ResNets and notebook 05's benchmark rows
 (`resnet_lib.tools.benchmark.format_rows`) are drawn with it.
 """
 

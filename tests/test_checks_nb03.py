@@ -1,4 +1,4 @@
-"""Notebook 02's judges of the experiment's exercises (02.5, 02.6): the right answer passes,
+"""Notebook 03's judges of the experiment's exercises (03.1, 03.2): the right answer passes,
 each typical mistake is named, and nothing raises."""
 
 import math
@@ -7,7 +7,7 @@ import pytest
 
 from resnet_lib.checks import check
 from resnet_lib.checks.core import EXERCISES
-from resnet_lib.checks.nb02 import features_rms
+from resnet_lib.checks.nb03 import features_rms
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +17,8 @@ def rms():
 
 def test_the_prediction_passes_the_square_root_law_and_names_the_linear_one(rms, capsys):
     assert 1.5 < (rms[110] / rms[56]) ** 2 < 2.5  # the law the exercise rests on
-    assert check("02.5", rms[56] * math.sqrt(54 / 27))  # the prediction from ResNet-56 alone
-    assert check("02.5", round(rms[110], 1))
+    assert check("03.1", rms[56] * math.sqrt(54 / 27))  # the prediction from ResNet-56 alone
+    assert check("03.1", round(rms[110], 1))
     capsys.readouterr()
     for answer, named in (
         (2 * rms[56], "grows as its square root"),
@@ -27,7 +27,7 @@ def test_the_prediction_passes_the_square_root_law_and_names_the_linear_one(rms,
         (20.0, "count the blocks"),
         (math.sqrt(54), "a variance of 1 per block"),
     ):
-        assert check("02.5", answer) is False
+        assert check("03.1", answer) is False
         out = capsys.readouterr().out
         assert out.count("\n") == 1 and named in out.lower(), out
 
@@ -46,34 +46,34 @@ def test_the_prediction_leaves_the_learners_random_state_alone():
         expected = draw()
         torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)
         threads = torch.get_num_threads()
-        check("02.5", 5.0)
+        check("03.1", 5.0)
         assert draw() == expected and torch.get_num_threads() == threads
 
 
 def test_the_diagnosis_squares_the_growth(capsys):
-    right = EXERCISES["02.6"]  # the judge itself: its right answer is not on any page
+    right = EXERCISES["03.2"]  # the judge itself: its right answer is not on any page
     ok, message = right(1.0)
     assert not ok and "square the ratio" in message
     growths = [v for v in (10.0**k for k in range(1, 6))]
     passed = [g for g in growths if right(g)[0]]
     assert passed == []  # no round number passes by luck
-    from resnet_lib.checks.nb02 import effective_step_drop
+    from resnet_lib.checks.nb03 import effective_step_drop
 
     drop = effective_step_drop()
     assert drop > 1000  # plain-56's first conv: its step collapsed
-    assert check("02.6", drop) and check("02.6", round(drop, -2))
+    assert check("03.2", drop) and check("03.2", round(drop, -2))
     capsys.readouterr()
     for answer, named in (
         (math.sqrt(drop), "so square it"),
         (1 / drop, "a fraction below 1"),
         (1 / math.sqrt(drop), "a fraction below 1"),
     ):
-        assert check("02.6", answer) is False
+        assert check("03.2", answer) is False
         out = capsys.readouterr().out
         assert out.count("\n") == 1 and named in out, out
 
 
-@pytest.mark.parametrize("exercise", ["02.5", "02.6"])
+@pytest.mark.parametrize("exercise", ["03.1", "03.2"])
 @pytest.mark.parametrize("answer", ["5", [5.0], float("nan"), True, object()])
 def test_answers_of_the_wrong_type_get_one_line_and_no_exception(exercise, answer, capsys):
     assert check(exercise, answer) is False
