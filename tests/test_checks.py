@@ -4,8 +4,11 @@ Each mistake that WORKSHOP.md says an exercise catches is fed to that exercise's
 here (notebook 03's in tests/test_checks_nb03.py), and must be rejected with its own message.
 """
 
+import inspect
 import statistics
+import textwrap
 import time
+import types
 
 import numpy as np
 import pytest
@@ -195,6 +198,32 @@ class BasicAssigned(BasicBlock):
     forward = BasicBlock.forward
 
 
+class BasicRebuilt(BasicBlock):
+    # The library's forward rebuilt from its code object under another name and line.
+    forward = types.FunctionType(
+        BasicBlock.forward.__code__.replace(co_name="mine", co_firstlineno=1), BasicBlock.forward.__globals__
+    )
+
+
+_rebuilt_bottleneck = types.FunctionType(
+    Bottleneck.forward.__code__.replace(co_name="helper"), Bottleneck.forward.__globals__
+)
+
+
+class BottleneckCallsRebuilt(Bottleneck):
+    def forward(self, x):
+        return _rebuilt_bottleneck(self, x)
+
+
+def _written_like_the_library(block: type) -> type:
+    """A learner's class whose forward reads line for line as the library's, typed in a cell."""
+    lines = textwrap.indent(textwrap.dedent(inspect.getsource(block.forward)), "    ")
+    cell = f"class Mine({block.__name__}):\n{lines}"
+    namespace = {block.__name__: block, "Tensor": torch.Tensor}
+    exec(compile(cell, "<ipython-input-1>", "exec"), namespace)
+    return namespace["Mine"]
+
+
 class BasicSuperInTraining(BasicBlock):
     def forward(self, x):  # its own computation in eval mode, the library's in training
         if self.training:
@@ -207,7 +236,14 @@ class BasicRaises(BasicBlock):
         return self.conv1(x.flatten())  # a shape error
 
 
-RIGHT = [BasicRight, BasicRightInPlaceIntoBranch, BottleneckRight]
+RIGHT = [
+    BasicRight,
+    BasicRightInPlaceIntoBranch,
+    BottleneckRight,
+    # the same lines as the library, written by the learner: their own work, accepted
+    _written_like_the_library(BasicBlock),
+    _written_like_the_library(Bottleneck),
+]
 
 WRONG = {
     "ReLU before BN (BasicBlock)": (
@@ -268,6 +304,11 @@ WRONG = {
     "torchvision's forward": (BasicTorchvision, "calls torchvision's BasicBlock.forward"),
     "torchvision's forward (Bottleneck)": (BottleneckTorchvision, "calls torchvision's Bottleneck.forward"),
     "forward = BasicBlock.forward": (BasicAssigned, "is the library's BasicBlock.forward itself"),
+    "the library's forward rebuilt from its code": (
+        BasicRebuilt,
+        "is the library's BasicBlock.forward itself",
+    ),
+    "calls a rebuilt library forward": (BottleneckCallsRebuilt, "calls the library's Bottleneck.forward"),
     "super() in train mode only": (BasicSuperInTraining, "through super()"),
     "raises": (BasicRaises, "your forward raised RuntimeError"),
     "not a block": (nn.Module, "must subclass"),

@@ -38,17 +38,25 @@ def _say(text: str) -> None:
     print(one_line(text))
 
 
-def _reference_forwards() -> dict[Any, str]:
-    """The code of every block forward a learner might call instead of writing one."""
+def _bytecode(code: Any) -> tuple:
+    """A code object's bytecode and the file it was compiled from, whatever its name or
+    line: a library forward rebuilt with ``types.FunctionType`` or ``code.replace`` keeps
+    them, while a learner's forward that reads the same as the library's comes from the
+    learner's own cell, and passes."""
+    return (code.co_code, code.co_consts, code.co_names, code.co_filename)
+
+
+def _reference_forwards() -> dict[tuple, str]:
+    """The bytecode of every block forward a learner might call instead of writing one."""
     from torchvision.models import resnet as tv
 
     from resnet_lib.blocks import BasicBlock, Bottleneck
 
     return {
-        BasicBlock.forward.__code__: "the library's BasicBlock.forward",
-        Bottleneck.forward.__code__: "the library's Bottleneck.forward",
-        tv.BasicBlock.forward.__code__: "torchvision's BasicBlock.forward",
-        tv.Bottleneck.forward.__code__: "torchvision's Bottleneck.forward",
+        _bytecode(BasicBlock.forward.__code__): "the library's BasicBlock.forward",
+        _bytecode(Bottleneck.forward.__code__): "the library's Bottleneck.forward",
+        _bytecode(tv.BasicBlock.forward.__code__): "torchvision's BasicBlock.forward",
+        _bytecode(tv.Bottleneck.forward.__code__): "torchvision's Bottleneck.forward",
     }
 
 
@@ -61,6 +69,7 @@ class Borrowed:
 
     def __init__(self) -> None:
         self.forwards = _reference_forwards()
+        self.seen: dict[Any, str | None] = {}  # code object -> what it is; each looked at once
         self.found: str | None = None
 
     def __enter__(self) -> Borrowed:
@@ -72,8 +81,12 @@ class Borrowed:
         sys.setprofile(self.previous)
 
     def _watch(self, frame: Any, event: str, arg: Any) -> None:
-        if event == "call" and self.found is None and frame.f_code in self.forwards:
-            self.found = self.forwards[frame.f_code]
+        if event != "call" or self.found is not None:
+            return
+        code = frame.f_code
+        if code not in self.seen:
+            self.seen[code] = self.forwards.get(_bytecode(code))
+        self.found = self.seen[code]
 
 
 def _not_own_forward(learner_cls: type, reference: type) -> str | None:
@@ -86,8 +99,9 @@ def _not_own_forward(learner_cls: type, reference: type) -> str | None:
             "write your own forward in the class"
         )
     code = getattr(forward, "__code__", None)
-    if code in _reference_forwards():
-        return f"{name}.forward is {_reference_forwards()[code]} itself: write your own forward"
+    same = None if code is None else _reference_forwards().get(_bytecode(code))
+    if same is not None:
+        return f"{name}.forward is {same} itself: write your own forward"
     return None
 
 

@@ -279,7 +279,8 @@ def run_arm(
 
 def _environment(device: torch.device, workers: int) -> dict[str, str]:
     if device.type == "cpu":
-        where = f"CPU ({platform.processor() or platform.machine()}, {workers} runs in parallel)"
+        runs = "one run at a time" if workers == 1 else f"{workers} runs in parallel"
+        where = f"CPU ({platform.processor() or platform.machine()}, {runs})"
     else:
         where = f"{device_description(device)} ({training_precision(device)}, channels_last)"
     return {
