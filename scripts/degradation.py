@@ -52,13 +52,17 @@ def main(argv: list[str] | None = None) -> None:
         default=list(ARMS),
         choices=list(ARMS),
         metavar="ARM",
-        help=f"networks to train (default: all of {', '.join(ARMS)})",
+        help=f"networks to train (default: all of {', '.join(ARMS)}; not used by --controls, "
+        "--mechanism or --depths, which train their own)",
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="CPU runs in parallel (default: %(default)s)")
     parser.add_argument("--data", choices=("shapes", "cifar10"), default=SETTINGS["data"])
     parser.add_argument(
-        "--steps", type=int, default=None, help="steps per run (default: 1,600; 64,000 with --data cifar10)"
+        "--steps",
+        type=int,
+        default=None,
+        help="steps per run (default: 1,600; 64,000 with --data cifar10; 100 with --mechanism)",
     )
     args = parser.parse_args(argv)
     start = time.perf_counter()

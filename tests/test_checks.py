@@ -555,18 +555,21 @@ def test_notebook_01_exercise_cells_leave_the_answer_to_the_library():
     assert not any("expected" in c.source for c in cells)
 
 
-# --- notebooks 02 to 06: answers judged by the library --------------------------------
+# --- notebooks 02 and 04 to 07: answers judged by the library --------------------------------
 
 # id -> (the right answer, [(a typical wrong answer, part of the message that names it)])
 JUDGED = {
     "02.1": (
-        1_180_672,
+        885_760,
         [
-            (2 * 9 * 256 * 256, "batchnorms are missing"),
-            (9 * 256 * 256 + 512, "one conv and one"),
-            (2 * 9 * 256 * 256 + 4 * 2 * 256, "counts the running statistics too"),
-            (2 * 9 * 256 * 256 + 2 * 256 + 2 * 2 * 256, "counts a conv bias"),
-            (1_180_672.0, "the answer is a count, a whole number: answer an int"),
+            (884_736, "batchnorms are missing"),
+            (886_784, "counts the running statistics too"),
+            (886_272, "counts a conv bias"),
+            (1_180_672, "gives conv1 256 input channels"),
+            (590_848, "gives conv2 128 input channels"),
+            (295_424, "one conv and one batchnorm"),
+            (919_040, "includes the projection shortcut"),
+            (885_760.0, "the answer is a count, a whole number: answer an int"),
         ],
     ),
     "02.4": (
@@ -577,6 +580,7 @@ JUDGED = {
             (1_265_024, "all 16 blocks"),
             (924_928, "counts the running statistics too"),
             (13, "asks for their parameters"),
+            (914_944, "leaves stage 1's first block out"),
             (919_168.0, "the answer is a count, a whole number: answer an int"),
         ],
     ),
@@ -766,7 +770,7 @@ DESIGNS_WRONG = [
 ]
 
 
-def test_design_exercise_03_4(capsys):
+def test_design_exercise_04_4(capsys):
     for right in DESIGNS_RIGHT:
         assert check("04.4", right), capsys.readouterr().out
     for wrong, because in DESIGNS_WRONG:
@@ -1061,13 +1065,13 @@ def test_judge_number_shows_an_int_answer_as_an_int(capsys):
     assert "you answered 16250." in out and "16250.0" not in out, out
 
 
-def test_timer_exercise_04_2_accepts_a_synchronised_median_timer(capsys):
+def test_timer_exercise_05_2_accepts_a_synchronised_median_timer(capsys):
     assert check("05.2", right_timer)
     assert capsys.readouterr().out.startswith("✅ Correct: your timer waits for the device")
 
 
 @pytest.mark.parametrize("timer", WRONG_TIMERS, ids=lambda t: getattr(t, "__name__", repr(t)))
-def test_timer_exercise_04_2_names_each_mistake(timer, capsys):
+def test_timer_exercise_05_2_names_each_mistake(timer, capsys):
     assert not check("05.2", timer)
     out = capsys.readouterr().out
     assert WRONG_TIMERS[timer] in out, out
@@ -1227,7 +1231,7 @@ WRONG_STEPS = {
 }
 
 
-def test_train_step_exercise_05_5_refuses_the_library_s_own_steps(capsys):
+def test_train_step_exercise_06_5_refuses_the_library_s_own_steps(capsys):
     from resnet_lib.checks.nb06 import reference_step
 
     assert not check("06.5", reference_step)
@@ -1235,7 +1239,7 @@ def test_train_step_exercise_05_5_refuses_the_library_s_own_steps(capsys):
 
 
 @pytest.mark.parametrize("step", [right_step, step_with_model_zero_grad], ids=lambda f: f.__name__)
-def test_train_step_exercise_05_5_accepts_right_steps(step, capsys):
+def test_train_step_exercise_06_5_accepts_right_steps(step, capsys):
     state = torch.get_rng_state()
     assert check("06.5", step)
     assert capsys.readouterr().out.startswith("✅ Correct")
@@ -1243,7 +1247,7 @@ def test_train_step_exercise_05_5_accepts_right_steps(step, capsys):
 
 
 @pytest.mark.parametrize("step", WRONG_STEPS, ids=lambda f: f.__name__)
-def test_train_step_exercise_05_5_names_each_mistake(step, capsys):
+def test_train_step_exercise_06_5_names_each_mistake(step, capsys):
     assert not check("06.5", step)
     out = capsys.readouterr().out
     assert WRONG_STEPS[step] in out, out

@@ -36,7 +36,7 @@ def test_too_few_images_is_a_clear_error():
         batchnorm_statistics(torch.zeros(10, 3, 4, 4), batches=(8,))
 
 
-def test_the_stored_warmup_runs_show_what_notebook_05_says():
+def test_the_stored_warmup_runs_show_what_notebook_06_says():
     warm = json.loads((ROOT / "resnet_lib" / "measured" / "ddp_warmup.json").read_text())
     assert warm["lr"] == 0.1 * warm["global_batch"] / 128
     cold, warmed = warm["runs"]["0"], warm["runs"]["20"]

@@ -99,7 +99,7 @@ def test_bad_family_options_are_named(build, kwargs, error, named):
     assert named in str(raised.value)
 
 
-def test_notebook_06_exercises_accept_the_answer_and_name_typical_mistakes(capsys):
+def test_notebook_07_exercises_accept_the_answer_and_name_typical_mistakes(capsys):
     from resnet_lib.checks import check
 
     assert check("07.1", 1024 * 32 * 9)

@@ -44,14 +44,33 @@ def register() -> None:
     from resnet_lib.inspection import count_parameters
 
     bn = "BatchNorm learns 2 parameters per channel (its running mean and variance are buffers, not parameters)"
+    # 02.1: the first block of ResNet-34's third stage, 128 -> 256 channels at stride 2.
+    conv1, conv2, bns = 9 * 128 * 256, 9 * 256 * 256, 2 * 2 * 256
     EXERCISES["02.1"] = judge_value(
-        lambda: count_parameters(BasicBlock(256, 256)),
-        "Two 3x3 convs of 256 -> 256 channels (no bias), and two BatchNorms with 2 parameters per channel.",
+        lambda: count_parameters(BasicBlock(128, 256, stride=2)),
+        "conv1 maps the 128 input channels to 256, conv2 256 to 256 (3x3, no bias); "
+        "each BatchNorm follows a conv with 256 output channels.",
         lambda: [
-            (2 * 9 * 256 * 256, f"the BatchNorms are missing: {bn}"),
-            (2 * 9 * 256 * 256 + 4 * 2 * 256, f"that counts the running statistics too: {bn}"),
-            (2 * 9 * 256 * 256 + 2 * 256 + 2 * 2 * 256, "that counts a conv bias: the convs have none"),
-            (9 * 256 * 256 + 2 * 256, "that is one conv and one BatchNorm: a basic block has two of each"),
+            (conv1 + conv2, f"the BatchNorms are missing: {bn}"),
+            (conv1 + conv2 + 2 * bns, f"that counts the running statistics too: {bn}"),
+            (conv1 + conv2 + 2 * 256 + bns, "that counts a conv bias: the convs have none"),
+            (
+                2 * conv2 + bns,
+                "that gives conv1 256 input channels: it takes the block's 128 (only conv2 is 256 -> 256)",
+            ),
+            (
+                2 * conv1 + bns,
+                "that gives conv2 128 input channels: it takes conv1's 256 output channels",
+            ),
+            (
+                conv1 + 2 * 256,
+                "that is one conv and one BatchNorm (or a BasicBlock of 128 channels): this block "
+                "has two of each, the first 128 -> 256, the second 256 -> 256",
+            ),
+            (
+                conv1 + conv2 + bns + 128 * 256 + 2 * 256,
+                "that includes the projection shortcut; the question asks for the convs and BatchNorms",
+            ),
         ],
     )
     EXERCISES["02.4"] = judge_value(
@@ -72,5 +91,10 @@ def register() -> None:
             ),
             (_option_c_extra(34, statistics=True), f"that counts the running statistics too: {bn}"),
             (13, "that is how many projections option C adds; the question asks for their parameters"),
+            (
+                _option_c_extra(34) - 64 * 64 - 2 * 64,
+                "that leaves stage 1's first block out: it keeps its 64 channels at stride 1, so option B "
+                "gives it the identity, and option C a projection",
+            ),
         ],
     )

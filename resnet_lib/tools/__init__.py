@@ -5,7 +5,7 @@ Import each from its module, which says where it lives, e.g.
 
 - `validate`: the argument checks at the library's edges (builders, `train`, data, checks)
 - `source`: `show_source`, how the notebooks show the library's code
-- `figures`: the drawings of notebook 01
+- `figures`: the drawings of notebooks 01, 06 and 07, and `figure_problems`
 - `tables`: Table 1 and the comparison tables of notebook 04
 - `benchmark`: notebook 05's throughput grid (``python -m resnet_lib.tools.benchmark``)
 - `shapes`, `data`: the generated shapes data set; CIFAR-10, augmentation, data loaders

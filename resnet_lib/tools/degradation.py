@@ -1,4 +1,4 @@
-"""The degradation experiment of notebook 03: plain vs residual nets at 20 and 56 layers.
+"""The degradation experiment of notebook 03: plain vs residual nets at 20 and 56 layers (and 32, 44).
 
 He et al. 2015 (arXiv:1512.03385, Sec. 4.1-4.2, Fig. 1 and 6) found that a deeper
 *plain* network ends with a higher *training* error than a shallower one: an
@@ -9,6 +9,7 @@ validation error in one JSON file that the notebook plots and asserts on:
     python3 tasks.py degradation                    # the stored run (about 40 min, 2 cores)
     python3 tasks.py degradation --controls         # the learning-rate and warm-up controls
     python3 tasks.py degradation --mechanism        # weight norms over the first steps
+    python3 tasks.py degradation --depths           # plain and ResNet at 32 and 44 layers
 
 It trains on a GPU when there is one (cuDNN's autotuner, channels_last and the library's
 mixed precision, as notebook 05 measures them) and on the CPU otherwise (float32, one
