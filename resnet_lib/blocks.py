@@ -1,7 +1,8 @@
 """The residual blocks of ResNet (He et al. 2015, arXiv:1512.03385, Fig. 5).
 
 A block computes ``relu(F(x) + shortcut(x))``: its layers only learn the *change* F(x),
-and the identity shortcut gives gradients a path that no layer can shrink. Names follow
+and the identity shortcut gives gradients a path with no weights on it (only the ReLU
+after each addition, which the pre-activation block removes). Names follow
 torchvision, so its state dicts load unchanged; as there, bad sizes are left to
 PyTorch's errors (the builders, `resnet` and `cifar_resnet`, check their arguments).
 """
@@ -83,7 +84,8 @@ class BasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        # Add first, then ReLU, so the block's output is non-negative like its input.
+        # Add first, then ReLU: a ReLU before the addition would make the branch
+        # non-negative, and the block could only ever add to its input, never reduce it.
         # In place (+=) saves a buffer; BatchNorm's backward needs its input, not `out`.
         out += identity
         return self.relu(out)

@@ -245,6 +245,20 @@ RIGHT = [
     _written_like_the_library(Bottleneck),
 ]
 
+class BasicShortcutByStride(BasicBlock):
+    def forward(self, x):  # a projection is not only for stride 2: it also widens at stride 1
+        identity = x if self.conv1.stride == (1, 1) else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + identity)
+
+
+class BasicDownsampleAfterRelu(BasicBlock):
+    def forward(self, x):
+        identity = x if self.downsample is None else self.downsample(torch.relu(x))
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out)) + identity)
+
+
 WRONG = {
     "ReLU before BN (BasicBlock)": (
         basic(lambda b, x: b.bn2(b.conv2(b.bn1(b.relu(b.conv1(x))))), right_end),
@@ -282,6 +296,8 @@ WRONG = {
     "identity += out (identity is x)": (BasicInPlaceIdentity, "writes into its input x"),
     "x += out": (BottleneckInPlaceX, "writes into its input x"),
     "forgot the downsample": (BasicNoDownsample, "self.downsample"),
+    "shortcut chosen by the stride": (BasicShortcutByStride, "on the 8 -> 16 projection block (stride 1)"),
+    "the shortcut on relu(x)": (BasicDownsampleAfterRelu, "the identity block agreed, so check the shortcut"),
     "stride on the wrong conv (v1 layout)": (BottleneckV1, "conv1 has stride 2 where the library's has 1"),
     "stride left out of the 3x3 conv": (BottleneckWrongStrideConv, "different shapes: check the strides"),
     "in-place change of a tensor saved for backward": (

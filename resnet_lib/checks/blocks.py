@@ -166,6 +166,7 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
         cases = [
             ("the 8 -> 8 identity block", 8, 8, 1, None),
             ("the 8 -> 16 projection block (stride 2)", 8, 16, 2, "projection"),
+            ("the 8 -> 16 projection block (stride 1)", 8, 16, 1, "projection"),
             ("the 8 -> 16 option-A block (stride 2, no parameters)", 8, 16, 2, "A"),
         ]
     else:
@@ -261,7 +262,12 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
                 why = why or calls_problem
                 if why is None:
                     error = (out - expected).abs().max().item()
-                    why = f"the output differs from the library block's by up to {error:.3g}: check the order conv -> bn -> relu"
+                    why = f"the output differs from the library block's by up to {error:.3g}: " + (
+                        # Case 0, the identity block, agreed: what differs is the shortcut.
+                        "the identity block agreed, so check the shortcut: self.downsample(x), on the block's input"
+                        if kind is not None
+                        else "check the order conv -> bn -> relu"
+                    )
                 _say(f"❌ Not yet: on {what}, {why}.")
                 return False
 
