@@ -8,11 +8,11 @@ weights, the source viewer) live in `resnet_lib.tools`, and the exercises' self-
 
 - `arithmetic`: the output size of a convolution or pooling layer, receptive fields (01)
 - `blocks`: BasicBlock, Bottleneck, pre-activation, the projection shortcut (02)
-- `cifar`: the paper's CIFAR-10 networks, plain and residual (02, 05)
+- `cifar`: the paper's CIFAR-10 networks, plain and residual (02, 03, 06)
 - `models`: ResNet-18 ... 152 (04), Wide ResNet and ResNeXt (07)
 - `inspection`, `flops`: parameters, layer traces, receptive fields, memory, gradients; FLOPs
-- `proofs`: is our model the same function as torchvision's? (03, 05, 06)
-- `schedule`, `training`: learning-rate schedules, the training loop and `evaluate` (02, 05)
+- `proofs`: is our model the same function as torchvision's? (04, 06, 07)
+- `schedule`, `training`: learning-rate schedules, the training loop and `evaluate` (06; 03's runs)
 - `device`, `precision`: where code runs, and the one mixed-precision policy (05, 06)
 """
 
@@ -61,11 +61,11 @@ __all__ = [
     "conv_output_size", "pool_output_size", "receptive_field", "same_padding",  # 01
     "measure_receptive_field", "model_receptive_field", "trace_layers",
     "BasicBlock", "Bottleneck", "PreActBasicBlock", "conv3x3", "projection_shortcut",  # 02
-    "PadShortcut", "PlainBlock", "cifar_resnet", "gradient_norms",
-    "RESNET_CONFIGS", "STAGE_WIDTHS", "ResNet", "resnet", "resnet18", "resnet34",  # 03
+    "PadShortcut", "PlainBlock", "cifar_resnet", "gradient_norms",  # 02, 03
+    "RESNET_CONFIGS", "STAGE_WIDTHS", "ResNet", "resnet", "resnet18", "resnet34",  # 04
     "resnet50", "resnet101", "resnet152", "count_parameters", "count_flops", "compare_models",
-    "pick_device", "seed_everything", "synchronize", "train", "evaluate",  # 02, 04, 05
-    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",  # 06
+    "pick_device", "seed_everything", "synchronize", "train", "evaluate",  # 01-07, 05, 06
+    "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",  # 07
     "wide_resnet50_2", "wide_resnet101_2",
 ]
 # fmt: on
