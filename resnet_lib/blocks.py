@@ -163,8 +163,9 @@ class PreActBasicBlock(nn.Module):
 
 
 def init_weights(model: nn.Module, zero_init_residual: bool = False) -> None:
-    """torchvision's initialisation, in place. He (Kaiming) init keeps the activations'
-    variance steady through ReLUs; BatchNorm starts as the identity; fc keeps PyTorch's
+    """torchvision's initialisation, in place. He (Kaiming) init in fan-out mode keeps the
+    gradients' variance steady through ReLUs in the backward pass (and the activations'
+    where a conv keeps its width); BatchNorm starts as the identity; fc keeps PyTorch's
     default. `zero_init_residual` starts each block as the identity (Goyal et al. 2017)."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):

@@ -3,7 +3,8 @@
     python3 tasks.py degradation                      # all arms, 3 seeds, generated data (~40 min)
     python3 tasks.py degradation --data cifar10       # on CIFAR-10, where it can be downloaded
     python3 tasks.py degradation --steps 20 --seeds 1 --out /tmp/try.json   # a quick try
-    python3 tasks.py degradation --controls --seeds 1   # learning rates, warm-up, 4x steps
+    python3 tasks.py degradation --controls --seeds 1   # learning rates, warm-ups, 4x steps
+    python3 tasks.py degradation --controls --names "plain-56, lr 0.01"   # one control, 3 seeds
     python3 tasks.py degradation --mechanism            # conv weight norms, first 100 steps
     python3 tasks.py degradation --depths               # plain and ResNet at 32 and 44 layers
 
@@ -37,13 +38,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="tasks.py degradation", description=__doc__.split("\n\n")[0])
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
-        "--controls", action="store_true", help=f"run the controls instead: {', '.join(CONTROLS)}"
+        "--controls", action="store_true", help=f"run the controls instead: {'; '.join(CONTROLS)}"
     )
     what.add_argument(
         "--mechanism", action="store_true", help="measure conv weight norms over the first steps instead"
     )
     what.add_argument(
-        "--depths", action="store_true", help=f"train the depths between instead: {', '.join(DEPTH_ARMS)}"
+        "--depths", action="store_true", help=f"train the depths between instead: {'; '.join(DEPTH_ARMS)}"
     )
     parser.add_argument("--out", default=None, help="JSON file to write (default: the stored one)")
     parser.add_argument(
@@ -52,10 +53,20 @@ def main(argv: list[str] | None = None) -> None:
         default=list(ARMS),
         choices=list(ARMS),
         metavar="ARM",
-        help=f"networks to train (default: all of {', '.join(ARMS)}; not used by --controls, "
+        help=f"networks to train (default: all of {'; '.join(ARMS)}. Not used by --controls, "
         "--mechanism or --depths, which train their own)",
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (default: %(default)s)")
+    parser.add_argument(
+        "--names",
+        nargs="+",
+        default=list(CONTROLS),
+        choices=list(CONTROLS),
+        metavar="NAME",
+        help="with --controls: the controls to run, each name in quotes (default: all; see --controls)",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=3, help="seeds per arm or control (default: %(default)s)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="CPU runs in parallel (default: %(default)s)")
     parser.add_argument("--data", choices=("shapes", "cifar10"), default=SETTINGS["data"])
     parser.add_argument(
@@ -74,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {"data": args.data} if args.steps is None else {"data": args.data, "steps": args.steps}
     if args.controls:
         out = args.out or str(CONTROLS_FILE)
-        result = run_controls(out, seeds=args.seeds, **overrides)
+        result = run_controls(out, tuple(args.names), seeds=args.seeds, **overrides)
     elif args.depths:
         out = args.out or str(DEPTHS_FILE)
         result = run_experiment(out, tuple(DEPTH_ARMS), args.seeds, args.workers, **overrides)

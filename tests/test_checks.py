@@ -245,6 +245,7 @@ RIGHT = [
     _written_like_the_library(Bottleneck),
 ]
 
+
 class BasicShortcutByStride(BasicBlock):
     def forward(self, x):  # a projection is not only for stride 2: it also widens at stride 1
         identity = x if self.conv1.stride == (1, 1) else self.downsample(x)

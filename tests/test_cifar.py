@@ -70,6 +70,25 @@ def test_zero_init_residual_makes_blocks_identities():
         cifar_resnet(20, shortcut=None, zero_init_residual=True)
 
 
+def test_zero_init_gives_a_first_gradient_only_to_each_branchs_last_batchnorm():
+    """Notebook 02 §5: on the first backward pass only bn2's weight and bias get a gradient
+    inside the blocks; after one step (bn2's weight has moved) every block parameter does."""
+    torch.manual_seed(0)
+    model = cifar_resnet(20, zero_init_residual=True).train()
+    x, y = torch.randn(8, 3, 16, 16), torch.randint(0, 10, (8,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def block_grads():
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        return {n: p.grad.abs().sum().item() for n, p in model.named_parameters() if n.startswith("layer")}
+
+    first = block_grads()
+    assert {n for n, g in first.items() if g > 0} == {n for n in first if ".bn2." in n}
+    optimizer.step()
+    assert all(g > 0 for g in block_grads().values())
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"depth": 21}, "6n \\+ 2"), ({"depth": 20, "shortcut": "C"}, "shortcut"), ({"depth": 2}, "6n \\+ 2")],

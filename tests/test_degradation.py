@@ -131,13 +131,14 @@ def test_the_stored_mechanism_and_controls_used_the_librarys_recipe():
     assert all(len(r["weight_norm"]) == len(r["grad_norm"]) == 100 for r in mechanism["arms"].values())
     controls = json.loads(CONTROLS_FILE.read_text())
     assert controls["settings"] == SETTINGS
-    # Every control run to its end with seed 0, and the two that got plain-56 furthest with
-    # seeds 1 and 2 too (what notebook 03 describes).
+    # Every control run to its end with seed 0; plain-56 at 0.01 and both warm-ups with seeds
+    # 1 and 2 too (what notebook 03 and the README describe).
     finished = [(r["name"], r["seed"]) for r in controls["runs"] if not r.get("partial")]
     assert sorted(name for name, seed in finished if seed == 0) == sorted(CONTROLS)
-    assert sorted(key for key in finished if key[1] > 0) == [
-        (name, seed) for name in ("plain-56, lr 0.01", "plain-56, warm-up") for seed in (1, 2)
-    ]
+    three = ("plain-56, lr 0.01", "plain-56, warm-up", "plain-56, warm-up, then all steps")
+    assert sorted(key for key in finished if key[1] > 0) == sorted(
+        (n, seed) for n in three for seed in (1, 2)
+    )
     for run in controls["runs"]:
         assert run["name"] in CONTROLS and run["arm"] == CONTROLS[run["name"]]["arm"]
         assert len(run["clean_train_error"]) == len(run["step"]) == len(run["lr"])
@@ -319,3 +320,33 @@ def test_the_mechanism_records_every_3x3_conv_before_each_step(tmp_path):
     assert record["weight_norm"][1][0] != record["weight_norm"][0][0]
     with pytest.raises(ValueError, match="arm must be one of"):
         measure_mechanism(tmp_path / "m.json", arms=("plain-21",))
+
+
+def test_the_settings_warm_up_steps_reach_the_schedule():
+    settings = {**SETTINGS, **TINY, "steps": 8, "schedule": "constant", "warmup_steps": 8}
+    run = run_arm("plain-20", 0, settings, device="cpu")
+    assert run["lr"] == [SETTINGS["lr"] * 4 / 8, SETTINGS["lr"]]  # linear: step 3 of 8, then step 7
+
+
+@pytest.mark.parametrize(
+    "threshold, lrs",
+    [(1.0, [0.01, SETTINGS["lr"], SETTINGS["lr"]]), (0.0, [0.01, 0.01, SETTINGS["lr"], SETTINGS["lr"]])],
+)
+def test_a_restarted_schedule_runs_all_its_steps_after_the_warm_up(threshold, lrs):
+    # 4 steps an epoch: the warm-up ends after one epoch (error below 1.0) or after the
+    # 8 steps it may last at most (an error never below 0); then 8 steps at the schedule's rate.
+    settings = {**SETTINGS, **TINY, "steps": 8, "schedule": "constant"}
+    run = run_arm("plain-20", 0, settings, warmup=(0.01, threshold), device="cpu", restart=True)
+    assert run["lr"] == lrs
+    assert run["step"] == [4 * (i + 1) for i in range(len(lrs))]
+
+
+@pytest.mark.parametrize("restart", [1, "yes"])
+def test_a_bad_restart_is_refused(restart):
+    with pytest.raises(TypeError, match="restart"):
+        run_arm("plain-20", 0, {**SETTINGS, **TINY}, warmup=(0.01, 0.8), restart=restart)
+
+
+def test_a_restart_needs_a_warm_up():
+    with pytest.raises(TypeError, match="only with a warmup"):
+        run_arm("plain-20", 0, {**SETTINGS, **TINY}, restart=True)

@@ -118,8 +118,8 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
     """Check a learner's block class against the library block it subclasses.
 
     The learner subclasses `resnet_lib.blocks.BasicBlock` or `Bottleneck` and writes
-    its own ``forward``. For an identity-shortcut block, a stride-2 block with a
-    projection shortcut (and, for a Bottleneck, a stride-1 one) and a stride-2 block
+    its own ``forward``. For an identity-shortcut block, a stride-2 and a stride-1 block
+    with a projection shortcut, and a stride-2 block
     with the parameter-free option-A shortcut, the check builds the library block with
     randomised BatchNorm statistics and affine parameters (at default init BatchNorm
     is a positive scale that commutes with ReLU, so a misplaced ReLU would not show),
@@ -266,7 +266,7 @@ def _check_block(learner_cls: type, seed: int = 0) -> bool:
                         # Case 0, the identity block, agreed: what differs is the shortcut.
                         "the identity block agreed, so check the shortcut: self.downsample(x), on the block's input"
                         if kind is not None
-                        else "check the order conv -> bn -> relu"
+                        else "check the branch (conv -> bn -> relu) and that x itself is added, before the last ReLU"
                     )
                 _say(f"❌ Not yet: on {what}, {why}.")
                 return False

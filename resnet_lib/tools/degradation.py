@@ -7,7 +7,7 @@ comparison, several seeds per network ("arm"), and stores every epoch's training
 validation error in one JSON file that the notebook plots and asserts on:
 
     python3 tasks.py degradation                    # the stored run (about 40 min, 2 cores)
-    python3 tasks.py degradation --controls         # the learning-rate and warm-up controls
+    python3 tasks.py degradation --controls         # learning rates, warm-ups, 4x the steps
     python3 tasks.py degradation --mechanism        # weight norms over the first steps
     python3 tasks.py degradation --depths           # plain and ResNet at 32 and 44 layers
 
@@ -123,6 +123,10 @@ CIFAR10_SETTINGS: dict[str, Any] = {
 #: In the order they run: the most telling first, for a machine that cannot finish them all.
 CONTROLS: dict[str, dict[str, Any]] = {
     "plain-56, warm-up": dict(arm="plain-56", lr=0.1, warmup=(0.01, 0.8)),
+    # The warm-up above is the paper's, on the same clock: the schedule's divisions come at
+    # steps 800 and 1,200 whenever it ends. This one gives plain-56 the whole schedule at 0.1
+    # after the warm-up (which lasts at most `steps` steps), so that it does train at 0.1.
+    "plain-56, warm-up, then all steps": dict(arm="plain-56", lr=0.1, warmup=(0.01, 0.8), restart=True),
     **{f"plain-56, lr {lr}": dict(arm="plain-56", lr=lr) for lr in (0.1, 0.01, 0.02, 0.05)},
     **{f"plain-20, lr {lr}": dict(arm="plain-20", lr=lr) for lr in (0.1, 0.01, 0.02, 0.05)},
     "plain-56, 4x steps": dict(arm="plain-56", steps_factor=4),
@@ -197,13 +201,15 @@ def run_arm(
     warmup: tuple[float, float] | None = None,
     device: torch.device | str | None = None,
     on_epoch: Callable[[dict[str, list]], None] | None = None,
+    restart: bool = False,
 ) -> dict[str, Any]:
     """Train one arm with one seed; return its training and validation errors per epoch.
 
     The seed sets the initial weights, the order of the batches and the random crops;
     the data set is the same for every arm and seed. ``warmup=(0.01, 0.8)`` trains at
-    0.01 until the clean training error is below 0.8, then follows the schedule (Sec. 4.2).
-    `on_epoch` is called with the curves so far after every epoch.
+    0.01 until the clean training error is below 0.8, then follows the schedule (Sec. 4.2);
+    with ``restart=True`` the schedule starts afresh there and runs all its steps (the warm-up
+    lasting at most as many). `on_epoch` is called with the curves so far after every epoch.
     """
     check_one_of("arm", arm, NETWORKS)
     _check_settings(settings)
@@ -212,6 +218,8 @@ def run_arm(
             raise TypeError(f"warmup must be None or (lr, error below which it ends), got {warmup!r}")
         check_number("warmup lr", warmup[0], strict=True)
         check_number("warmup error", warmup[1])
+    if not isinstance(restart, bool) or (restart and warmup is None):
+        raise TypeError(f"restart must be True or False, and True only with a warmup; got {restart!r}")
     device = pick_device(verbose=False) if device is None else check_device("device", device)
     _prepare(device, seed)
     train_loader, val_loader, clean_loader, data_name = _loaders(settings, seed)
@@ -230,12 +238,19 @@ def run_arm(
     keys = ("step", "lr", "train_error", "train_loss", "clean_train_error", "clean_train_loss")
     curves: dict[str, list] = {k: [] for k in (*keys, "val_error", "val_loss")}
     step, first_loss, warming = 0, None, warmup is not None
-    while step < total:
+    start, end = 0, 2 * total if restart else total  # the schedule's first step, the run's last
+    while step < end:
         model.train()
         loss_sum, wrong, seen = torch.zeros(()), torch.zeros(()), 0
         for images, labels in train_loader:
             images, labels = _to(device, images), labels.to(device)
-            lr = warmup[0] if warming else lr_at(step, total, settings["lr"], settings["schedule"])
+            lr = (
+                warmup[0]
+                if warming
+                else lr_at(
+                    step - start, total, settings["lr"], settings["schedule"], settings["warmup_steps"]
+                )
+            )
             for group in optimizer.param_groups:
                 group["lr"] = lr
             with autocast(device, precision):
@@ -253,7 +268,7 @@ def run_arm(
             wrong = wrong + (logits.argmax(1) != labels).sum().cpu()
             seen += len(labels)
             step += 1
-            if step == total:
+            if step == end:
                 break
         clean_loss, clean_acc = evaluate(model, clean_loader, device)
         val_loss, val_acc = evaluate(model, val_loader, device)
@@ -271,8 +286,10 @@ def run_arm(
             ),
         ):
             curves[key].append(value if key == "step" else round(value, 5))
-        if warming and 1 - clean_acc < warmup[1]:
+        if warming and (1 - clean_acc < warmup[1] or (restart and step >= total)):
             warming = False  # below the threshold: back to the schedule's rate
+            if restart:
+                start, end = step, step + total
         if on_epoch is not None:
             on_epoch(curves)
     return {"arm": arm, "seed": seed, "data": data_name, **curves, "first_step_loss": round(first_loss, 5)}
@@ -399,6 +416,7 @@ def run_controls(
                 continue
             spec = dict(CONTROLS[name])
             arm, warmup, factor = spec.pop("arm"), spec.pop("warmup", None), spec.pop("steps_factor", 1)
+            restart = spec.pop("restart", False)
             settings = {**base, **spec, "steps": base["steps"] * factor}
             start = datetime.datetime.now()
             result["controls"][name] = CONTROLS[name]
@@ -410,7 +428,9 @@ def run_controls(
                 _write(out, {**result, "runs": [*result["runs"], partial]})
 
             try:
-                run = run_arm(arm, seed, settings, warmup=warmup, device=device, on_epoch=save_partial)
+                run = run_arm(
+                    arm, seed, settings, warmup=warmup, device=device, on_epoch=save_partial, restart=restart
+                )
             except FloatingPointError as e:
                 run = {"arm": arm, "seed": seed, "diverged": str(e)}
             run = {"name": name, **run, "seconds": (datetime.datetime.now() - start).seconds}
