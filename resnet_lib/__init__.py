@@ -64,7 +64,8 @@ __all__ = [
     "PadShortcut", "PlainBlock", "cifar_resnet", "gradient_norms",  # 02, 03
     "RESNET_CONFIGS", "STAGE_WIDTHS", "ResNet", "resnet", "resnet18", "resnet34",  # 04
     "resnet50", "resnet101", "resnet152", "count_parameters", "count_flops", "compare_models",
-    "pick_device", "seed_everything", "synchronize", "train", "evaluate",  # 01-07, 05, 06
+    # seed_everything: 01-07; pick_device: 01, 04-07; synchronize: 05; train, evaluate: 06
+    "pick_device", "seed_everything", "synchronize", "train", "evaluate",
     "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",  # 07
     "wide_resnet50_2", "wide_resnet101_2",
 ]

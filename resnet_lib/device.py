@@ -1,8 +1,8 @@
 """Where the code runs, and making runs repeatable.
 
-Every notebook starts with `seed_everything()` and `pick_device()`: the first makes a
-CPU run print the same numbers every time (the stored notebooks are tested by
-re-running them), the second uses a GPU when there is one. `model_device` says where a
+Every notebook starts with `seed_everything()`, and those that use a device with
+`pick_device()`: the first makes a CPU run print the same numbers every time (the stored
+notebooks are tested by re-running them), the second uses a GPU when there is one. `model_device` says where a
 model is, `synchronize` waits for a device to finish its queued work.
 """
 

@@ -2,8 +2,8 @@
 
 He et al. 2015 (Sec. 3.4 and 4.2) start at 0.1 and divide by 10 twice when the error
 plateaus (32k and 48k of 64k iterations on CIFAR-10); a cosine, from the rate down to 0,
-is the common modern choice. Both can start with a linear warm-up, which the paper uses
-for ResNet-110 (0.01 until the training error is below 80 %).
+is the common modern choice. Both can start with a linear warm-up (`warmup_steps`); the paper's
+ResNet-110 holds 0.01 until its training error is below 80 %, then 0.1 (`degradation.run_arm`).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     if args.mechanism:
         out = args.out or str(MECHANISM_FILE)
-        measure_mechanism(out, steps=args.steps or 100)
+        measure_mechanism(out, steps=args.steps or 100, seeds=args.seeds)
         print(f"written to {out} in {time.perf_counter() - start:.0f} s")
         return
     overrides = {"data": args.data} if args.steps is None else {"data": args.data, "steps": args.steps}

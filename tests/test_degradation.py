@@ -126,9 +126,11 @@ def test_the_stored_mechanism_and_controls_used_the_librarys_recipe():
 
     mechanism = json.loads(MECHANISM_FILE.read_text())
     assert mechanism["settings"] == SETTINGS and mechanism["steps"] == 100
+    assert [run["seed"] for run in mechanism["runs"]] == [0, 1, 2]
     convs = {"plain-20": 19, "plain-56": 55, "ResNet-56": 55}
-    assert {arm: len(r["weight_norm"][0]) for arm, r in mechanism["arms"].items()} == convs
-    assert all(len(r["weight_norm"]) == len(r["grad_norm"]) == 100 for r in mechanism["arms"].values())
+    for run in mechanism["runs"]:
+        assert {arm: len(r["weight_norm"][0]) for arm, r in run["arms"].items()} == convs
+        assert all(len(r["weight_norm"]) == len(r["grad_norm"]) == 100 for r in run["arms"].values())
     controls = json.loads(CONTROLS_FILE.read_text())
     assert controls["settings"] == SETTINGS
     # Every control run to its end with seed 0; plain-56 at 0.01 and both warm-ups with seeds
@@ -310,8 +312,9 @@ def test_bad_control_arguments_are_refused(tmp_path, kwargs, error, message):
 
 
 def test_the_mechanism_records_every_3x3_conv_before_each_step(tmp_path):
-    result = measure_mechanism(tmp_path / "m.json", arms=("plain-20",), steps=2)
-    record = result["arms"]["plain-20"]
+    result = measure_mechanism(tmp_path / "m.json", arms=("plain-20",), steps=2, seeds=1)
+    assert [r["seed"] for r in result["runs"]] == [0] and result["runs"][0]["environment"]["device"]
+    record = result["runs"][0]["arms"]["plain-20"]
     assert len(record["weight_norm"]) == len(record["grad_norm"]) == len(record["loss"]) == 2
     assert len(record["weight_norm"][0]) == 19  # the stem and 9 blocks of two
     torch.manual_seed(0)
@@ -350,3 +353,18 @@ def test_a_bad_restart_is_refused(restart):
 def test_a_restart_needs_a_warm_up():
     with pytest.raises(TypeError, match="only with a warmup"):
         run_arm("plain-20", 0, {**SETTINGS, **TINY}, restart=True)
+
+
+def test_the_mechanism_keeps_the_seeds_it_has_and_adds_the_others(tmp_path):
+    out = tmp_path / "m.json"
+    measure_mechanism(out, arms=("plain-20",), steps=2, seeds=1)
+    stored = json.loads(out.read_text())
+    stored["runs"][0]["marker"] = "kept"  # seed 0 is not measured again
+    out.write_text(json.dumps(stored))
+    result = measure_mechanism(out, arms=("plain-20",), steps=2, seeds=2)
+    assert [r["seed"] for r in result["runs"]] == [0, 1] and result["runs"][0]["marker"] == "kept"
+    assert (
+        result["runs"][1]["arms"]["plain-20"]["weight_norm"][0]
+        != stored["runs"][0]["arms"]["plain-20"]["weight_norm"][0]
+    )
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))

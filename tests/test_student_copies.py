@@ -53,6 +53,6 @@ def test_student_copy_does_not_point_at_a_solution_it_lacks(source):
     nb = student_copy(nbformat.read(source, as_version=4), source.name)
     kept = [c.source for c in nb.cells[1:]]  # the title's note names the full notebook
     pointers = [
-        m.group(0) for text in kept for m in re.finditer(r"\b(the|its|their) solutions?\b", text, re.I)
+        m.group(0) for text in kept for m in re.finditer(r"\b(the|its|their)\s+solutions?\b", text, re.I)
     ]
     assert not pointers, pointers

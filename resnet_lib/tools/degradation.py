@@ -13,9 +13,9 @@ validation error in one JSON file that the notebook plots and asserts on:
 
 It trains on a GPU when there is one (cuDNN's autotuner, channels_last and the library's
 mixed precision, as notebook 05 measures them) and on the CPU otherwise (float32, one
-thread per run, repeatable digits). Runs that long do not fit in a notebook executed in
-CI, so they run once and their results ship with the package (`MEASURED_DIR`), like the
-GPU measurements.
+thread per run, digits repeatable on the same CPU). Runs that long do not fit in a
+notebook executed in CI, so they run once and their results ship with the package
+(`MEASURED_DIR`), like the GPU measurements.
 
 "Training error" has two meanings in the files. ``train_error`` is the running mean over
 an epoch's augmented batches in train mode (what a training loop prints for free);
@@ -125,7 +125,7 @@ CONTROLS: dict[str, dict[str, Any]] = {
     "plain-56, warm-up": dict(arm="plain-56", lr=0.1, warmup=(0.01, 0.8)),
     # The warm-up above is the paper's, on the same clock: the schedule's divisions come at
     # steps 800 and 1,200 whenever it ends. This one gives plain-56 the whole schedule at 0.1
-    # after the warm-up (which lasts at most `steps` steps), so that it does train at 0.1.
+    # after the warm-up (which lasts at most `steps` steps), so that it runs at 0.1.
     "plain-56, warm-up, then all steps": dict(arm="plain-56", lr=0.1, warmup=(0.01, 0.8), restart=True),
     **{f"plain-56, lr {lr}": dict(arm="plain-56", lr=lr) for lr in (0.1, 0.01, 0.02, 0.05)},
     **{f"plain-20, lr {lr}": dict(arm="plain-20", lr=lr) for lr in (0.1, 0.01, 0.02, 0.05)},
@@ -457,51 +457,65 @@ def measure_mechanism(
     out: str | os.PathLike = MECHANISM_FILE,
     arms: tuple[str, ...] = ("plain-20", "plain-56", "ResNet-56"),
     steps: int = 60,
-    seed: int = 0,
+    seeds: int = 3,
 ) -> dict[str, Any]:
-    """Every 3x3 conv's weight norm and gradient norm over the first `steps` steps.
+    """Every 3x3 conv's weight norm and gradient norm over the first `steps` steps, per seed.
 
     The stored recipe (`SETTINGS`, its lr, momentum and weight decay), on the CPU in
     float32. Each conv is followed by BatchNorm, so scaling its weight changes nothing
     downstream: only its direction matters, and a step of size lr * |grad w| turns it by
     about lr * |grad w| / |w|, while |grad w| itself shrinks as 1 / |w|. The effective
     step is therefore lr / |w|**2 (times a gradient that does not depend on |w|).
+
+    Seeds already in `out` (same arms, steps and settings) are kept, not measured again.
+    Their digits depend on the CPU (rounding grows through the deep stacks), so each run
+    records its environment.
     """
     check_path("out", out)
     check_int("steps", steps)
-    check_int("seed", seed, minimum=0)
+    check_int("seeds", seeds)
     for arm in arms:
         check_one_of("arm", arm, ARMS)
-    result: dict[str, Any] = {"settings": SETTINGS, "steps": steps, "seed": seed, "arms": {}}
-    for arm in arms:
-        _prepare(torch.device("cpu"), seed)
-        train_loader, _, _, _ = _loaders(SETTINGS, seed)
-        model = cifar_resnet(**ARMS[arm])
-        optimizer = torch.optim.SGD(
-            model.parameters(),
-            lr=SETTINGS["lr"],
-            momentum=SETTINGS["momentum"],
-            weight_decay=SETTINGS["weight_decay"],
-        )
-        record: dict[str, list] = {"weight_norm": [], "grad_norm": [], "loss": []}
-        model.train()
-        step = 0
-        while step < steps:
-            for images, labels in train_loader:
-                loss = F.cross_entropy(model(images), labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                weights, grads = _conv_norms(model)  # before the step: the gradient it uses
-                record["weight_norm"].append([round(w, 5) for w in weights])
-                record["grad_norm"].append([float(f"{g:.5g}") for g in grads])
-                record["loss"].append(round(loss.item(), 5))
-                optimizer.step()
-                step += 1
-                if step == steps:
-                    break
-        result["arms"][arm] = record
-        _write(Path(out), result)
-        print(f"{arm}: {steps} steps measured", flush=True)
+    out = Path(out)
+    result: dict[str, Any] = {"settings": SETTINGS, "steps": steps, "runs": []}
+    if out.is_file():
+        stored = json.loads(out.read_text())
+        if (stored.get("settings"), stored.get("steps")) == (SETTINGS, steps):
+            result["runs"] = [r for r in stored.get("runs", []) if list(r["arms"]) == list(arms)]
+    for seed in range(seeds):
+        if any(r["seed"] == seed for r in result["runs"]):
+            continue
+        run: dict[str, Any] = {"seed": seed, "environment": _environment(torch.device("cpu"), 1), "arms": {}}
+        for arm in arms:
+            _prepare(torch.device("cpu"), seed)
+            train_loader, _, _, _ = _loaders(SETTINGS, seed)
+            model = cifar_resnet(**ARMS[arm])
+            optimizer = torch.optim.SGD(
+                model.parameters(),
+                lr=SETTINGS["lr"],
+                momentum=SETTINGS["momentum"],
+                weight_decay=SETTINGS["weight_decay"],
+            )
+            record: dict[str, list] = {"weight_norm": [], "grad_norm": [], "loss": []}
+            model.train()
+            step = 0
+            while step < steps:
+                for images, labels in train_loader:
+                    loss = F.cross_entropy(model(images), labels)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    weights, grads = _conv_norms(model)  # before the step: the gradient it uses
+                    record["weight_norm"].append([round(w, 5) for w in weights])
+                    record["grad_norm"].append([float(f"{g:.5g}") for g in grads])
+                    record["loss"].append(round(loss.item(), 5))
+                    optimizer.step()
+                    step += 1
+                    if step == steps:
+                        break
+            run["arms"][arm] = record
+            print(f"seed {seed}, {arm}: {steps} steps measured", flush=True)
+        result["runs"] = sorted([*result["runs"], run], key=lambda r: r["seed"])
+        _write(out, result)
     return result
 
 
