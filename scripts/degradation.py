@@ -65,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         help="with --controls: the controls to run, each name in quotes (default: all; see --controls)",
     )
     parser.add_argument(
-        "--seeds", type=int, default=3, help="seeds per arm or control (default: %(default)s)"
+        "--seeds",
+        type=int,
+        default=3,
+        help="seeds per arm, control or mechanism run (default: %(default)s; --mechanism runs on the generated shapes, one run at a time)",
     )
     parser.add_argument("--workers", type=int, default=2, help="CPU runs in parallel (default: %(default)s)")
     parser.add_argument("--data", choices=("shapes", "cifar10"), default=SETTINGS["data"])

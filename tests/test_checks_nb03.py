@@ -25,7 +25,7 @@ def test_the_prediction_passes_the_laws_of_the_table_and_names_the_others(rms, c
     capsys.readouterr()
     for answer, named in (
         (2 * rms[56], "doubles the rms"),
-        (2 * rms[56] - rms[20], "adds resnet-20 -> 56's growth"),
+        (2 * rms[56] - rms[20], "added resnet-20 -> 56's growth"),
         (rms[20] * math.sqrt(54 / 9), "scales resnet-20's rms"),
         (rms[56], "that is resnet-56's"),
         (rms[20], "the features shrink"),

@@ -456,7 +456,7 @@ def _conv_norms(model: nn.Module) -> tuple[list[float], list[float]]:
 def measure_mechanism(
     out: str | os.PathLike = MECHANISM_FILE,
     arms: tuple[str, ...] = ("plain-20", "plain-56", "ResNet-56"),
-    steps: int = 60,
+    steps: int = 100,
     seeds: int = 3,
 ) -> dict[str, Any]:
     """Every 3x3 conv's weight norm and gradient norm over the first `steps` steps, per seed.
@@ -469,7 +469,7 @@ def measure_mechanism(
 
     Seeds already in `out` (same arms, steps and settings) are kept, not measured again.
     Their digits depend on the CPU (rounding grows through the deep stacks), so each run
-    records its environment.
+    records its environment (the stored seed 0 was measured before runs did: None).
     """
     check_path("out", out)
     check_int("steps", steps)

@@ -19,6 +19,8 @@ One module per part, in the order a run goes through them:
 - `results`: the JSON results file, the text table (`format_rows`), the parity ratios
 - `plot`: the figure of notebook 05
 - `parity`: the README's benchmark, our ResNet against torchvision's (`parity_benchmark`)
+- `targets`: the targets of notebook 05 §3.3
+- `data_bench`: notebook 06 §2's data-pipeline benchmark (``tasks.py bench --data``)
 - `cli`: the command line (``python -m resnet_lib.tools.benchmark`` is the same):
 
     python3 tasks.py bench --depth 50 --batch-size 8     # the README's parity benchmark
