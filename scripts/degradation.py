@@ -68,10 +68,20 @@ def main(argv: list[str] | None = None) -> None:
         "--seeds",
         type=int,
         default=3,
-        help="seeds per arm, control or mechanism run (default: %(default)s; --mechanism runs on the generated shapes, one run at a time)",
+        help="seeds per arm, control or mechanism run (default: %(default)s)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="CPU runs in parallel (default: %(default)s)")
-    parser.add_argument("--data", choices=("shapes", "cifar10"), default=SETTINGS["data"])
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="CPU runs in parallel (default: %(default)s; --controls and --mechanism run one at a time)",
+    )
+    parser.add_argument(
+        "--data",
+        choices=("shapes", "cifar10"),
+        default=SETTINGS["data"],
+        help="data set (default: %(default)s; --mechanism always uses the generated shapes)",
+    )
     parser.add_argument(
         "--steps",
         type=int,

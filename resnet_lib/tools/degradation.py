@@ -372,7 +372,7 @@ def run_experiment(
                 print(f"{run['arm']:>22} seed {run['seed']}: diverged ({run['diverged']})", flush=True)
             else:
                 print(
-                    f"{run['arm']:>22} seed {run['seed']}: final training error {run['train_error'][-1]:.3f}, "
+                    f"{run['arm']:>22} seed {run['seed']}: final training error {run['clean_train_error'][-1]:.3f}, "
                     f"validation error {run['val_error'][-1]:.3f}",
                     flush=True,
                 )
