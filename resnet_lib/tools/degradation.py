@@ -453,6 +453,36 @@ def _conv_norms(model: nn.Module) -> tuple[list[float], list[float]]:
     return weights, grads
 
 
+def _measure_arm(arm: str, seed: int, steps: int) -> dict[str, list]:
+    """One arm's conv weight and gradient norms, and its loss, over its first `steps` steps."""
+    _prepare(torch.device("cpu"), seed)
+    train_loader, _, _, _ = _loaders(SETTINGS, seed)
+    model = cifar_resnet(**ARMS[arm])
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=SETTINGS["lr"],
+        momentum=SETTINGS["momentum"],
+        weight_decay=SETTINGS["weight_decay"],
+    )
+    record: dict[str, list] = {"weight_norm": [], "grad_norm": [], "loss": []}
+    model.train()
+    step = 0
+    while step < steps:
+        for images, labels in train_loader:
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            weights, grads = _conv_norms(model)  # before the step: the gradient it uses
+            record["weight_norm"].append([round(w, 5) for w in weights])
+            record["grad_norm"].append([float(f"{g:.5g}") for g in grads])
+            record["loss"].append(round(loss.item(), 5))
+            optimizer.step()
+            step += 1
+            if step == steps:
+                break
+    return record
+
+
 def measure_mechanism(
     out: str | os.PathLike = MECHANISM_FILE,
     arms: tuple[str, ...] = ("plain-20", "plain-56", "ResNet-56"),
@@ -487,32 +517,7 @@ def measure_mechanism(
             continue
         run: dict[str, Any] = {"seed": seed, "environment": _environment(torch.device("cpu"), 1), "arms": {}}
         for arm in arms:
-            _prepare(torch.device("cpu"), seed)
-            train_loader, _, _, _ = _loaders(SETTINGS, seed)
-            model = cifar_resnet(**ARMS[arm])
-            optimizer = torch.optim.SGD(
-                model.parameters(),
-                lr=SETTINGS["lr"],
-                momentum=SETTINGS["momentum"],
-                weight_decay=SETTINGS["weight_decay"],
-            )
-            record: dict[str, list] = {"weight_norm": [], "grad_norm": [], "loss": []}
-            model.train()
-            step = 0
-            while step < steps:
-                for images, labels in train_loader:
-                    loss = F.cross_entropy(model(images), labels)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    weights, grads = _conv_norms(model)  # before the step: the gradient it uses
-                    record["weight_norm"].append([round(w, 5) for w in weights])
-                    record["grad_norm"].append([float(f"{g:.5g}") for g in grads])
-                    record["loss"].append(round(loss.item(), 5))
-                    optimizer.step()
-                    step += 1
-                    if step == steps:
-                        break
-            run["arms"][arm] = record
+            run["arms"][arm] = _measure_arm(arm, seed, steps)
             print(f"seed {seed}, {arm}: {steps} steps measured", flush=True)
         result["runs"] = sorted([*result["runs"], run], key=lambda r: r["seed"])
         _write(out, result)
